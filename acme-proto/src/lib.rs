@@ -1,0 +1,7 @@
+//! Sans-IO core of an ACME (RFC 8555) client.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod http;
+pub mod msgs;
+pub mod signer;

@@ -1,0 +1,7 @@
+//! Stateless message layer: builders and parsers for every ACME object and header.
+//!
+//! Nothing here keeps state between calls; each function is directly fuzzable.
+
+pub mod headers;
+pub mod identifier;
+pub mod time;
