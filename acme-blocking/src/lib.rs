@@ -1,1 +1,18 @@
-//! acme-blocking.
+//! Blocking adapter for the [`acme_proto`] ACME (RFC 8555) client: plain `std` threads, no
+//! async runtime.
+//!
+//! * [`http_client`]: the [`HttpClient`] trait the blocking driver sends requests through,
+//!   and [`DefaultClient`] (feature `default-client`, on by default), built on `ureq` 3 with
+//!   rustls (ring), verified TLS and keep-alive connection reuse.
+//! * [`http01`]: [`Http01Responder`], which answers http-01 challenges, either mounted in
+//!   your own server or served by its own small HTTP/1.1 server.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod http01;
+pub mod http_client;
+
+pub use http01::{Http01Responder, ServerHandle};
+#[cfg(feature = "default-client")]
+pub use http_client::{ClientBuilder, DefaultClient, InvalidRootCertificate};
+pub use http_client::HttpClient;

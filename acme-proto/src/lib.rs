@@ -5,3 +5,6 @@
 pub mod http;
 pub mod msgs;
 pub mod signer;
+pub mod error;
+pub mod flow;
+pub use error::Error;

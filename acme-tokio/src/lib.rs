@@ -1,1 +1,15 @@
-//! acme-tokio.
+//! Tokio adapter for the sans-IO [`acme_proto`] ACME client.
+//!
+//! - [`http_client`]: the [`HttpClient`](http_client::HttpClient) seam that performs the
+//!   requests the core emits, and the built-in [`DefaultClient`](http_client::DefaultClient)
+//!   (hyper 1 + hyper-util's pooling client + rustls with the `ring` provider; feature
+//!   `default-client`, on by default).
+//! - [`http01`]: an http-01 challenge responder, usable as a path handler in your own server
+//!   or as a small standalone hyper server.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod http01;
+pub mod http_client;
+#[cfg(feature = "default-client")]
+mod tls;

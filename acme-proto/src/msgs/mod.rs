@@ -4,4 +4,8 @@
 
 pub mod headers;
 pub mod identifier;
+pub mod challenge;
+pub mod jws;
+pub mod problem;
+pub mod resources;
 pub mod time;

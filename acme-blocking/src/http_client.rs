@@ -1,0 +1,441 @@
+//! The HTTP transport: the [`HttpClient`] trait the blocking driver calls, and
+//! [`DefaultClient`], its implementation over [`ureq`] (feature `default-client`, on by
+//! default).
+
+use std::sync::Arc;
+
+use acme_proto::http::{Request, Response, TransportError};
+
+/// Performs one HTTP exchange for the ACME core, blocking the calling thread.
+///
+/// Implement it to bring your own HTTP stack (a corporate proxy, a custom TLS setup, a mock
+/// in tests). An implementation must:
+///
+/// * use [`Request::url`] exactly as given (it is not normalised), with the request's method,
+///   headers and body;
+/// * return 4xx and 5xx answers as responses, not errors: ACME reports problems that way;
+/// * follow redirects only when [`Request::follow_redirects`] is true;
+/// * read at most [`MAX_BODY_SIZE`](acme_proto::http::MAX_BODY_SIZE) bytes of body and report
+///   [`TransportErrorKind::BodyTooLarge`](acme_proto::http::TransportErrorKind::BodyTooLarge)
+///   beyond it;
+/// * classify failures with [`TransportErrorKind`](acme_proto::http::TransportErrorKind), since
+///   the core retries some kinds on idempotent requests.
+pub trait HttpClient: Send + Sync + 'static {
+    /// Sends `request` and returns the complete response, or why there is none.
+    fn execute(&self, request: Request) -> Result<Response, TransportError>;
+}
+
+impl<T: HttpClient + ?Sized> HttpClient for Arc<T> {
+    fn execute(&self, request: Request) -> Result<Response, TransportError> {
+        (**self).execute(request)
+    }
+}
+
+impl<T: HttpClient + ?Sized> HttpClient for Box<T> {
+    fn execute(&self, request: Request) -> Result<Response, TransportError> {
+        (**self).execute(request)
+    }
+}
+
+#[cfg(feature = "default-client")]
+pub use self::default_client::{ClientBuilder, DefaultClient, InvalidRootCertificate};
+
+#[cfg(feature = "default-client")]
+mod default_client {
+    use std::fmt;
+    use std::io::{self, Read};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use acme_proto::http::{
+        MAX_BODY_SIZE, Method, Request, Response, TransportError, TransportErrorKind,
+    };
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    use ureq::tls::{Certificate, RootCerts, TlsConfig};
+
+    use super::HttpClient;
+
+    /// Redirects followed for a request whose `follow_redirects` is true.
+    const MAX_REDIRECTS: u32 = 5;
+    const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// The built-in [`HttpClient`]: [`ureq`] 3 over rustls (ring), blocking, with a keep-alive
+    /// connection pool.
+    ///
+    /// * TLS certificates are always verified, against Mozilla's roots (webpki) plus any added
+    ///   with [`ClientBuilder::add_root_pem`]. There is no way to turn verification off.
+    /// * `http://` URLs are refused with
+    ///   [`TransportErrorKind::InvalidUrl`] unless [`ClientBuilder::allow_http`] was set; that
+    ///   also holds for redirect targets.
+    /// * Connections are kept alive and reused between requests to the same host; `TCP_NODELAY`
+    ///   is set on every connection.
+    /// * 4xx and 5xx answers are returned as responses.
+    /// * Redirects (at most 5) are followed only for requests with
+    ///   [`Request::follow_redirects`] set; otherwise a 3xx is returned as the response.
+    ///
+    /// Cloning is cheap and clones share the connection pool.
+    #[derive(Clone)]
+    pub struct DefaultClient {
+        agent: ureq::Agent,
+        allow_http: bool,
+        max_body_size: usize,
+    }
+
+    impl fmt::Debug for DefaultClient {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let config = self.agent.config();
+            let timeouts = config.timeouts();
+            f.debug_struct("DefaultClient")
+                .field("allow_http", &self.allow_http)
+                .field("connect_timeout", &timeouts.connect)
+                .field("timeout", &timeouts.global)
+                .field("max_body_size", &self.max_body_size)
+                .finish_non_exhaustive()
+        }
+    }
+
+    impl Default for DefaultClient {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl DefaultClient {
+        /// A client with the default settings (see [`ClientBuilder`]).
+        pub fn new() -> Self {
+            Self::builder().build()
+        }
+
+        /// Starts configuring a client.
+        pub fn builder() -> ClientBuilder {
+            ClientBuilder::default()
+        }
+    }
+
+    /// Configures a [`DefaultClient`]; made by [`DefaultClient::builder`].
+    #[derive(Clone)]
+    #[must_use = "a builder does nothing until `build` is called"]
+    pub struct ClientBuilder {
+        extra_roots: Vec<CertificateDer<'static>>,
+        allow_http: bool,
+        connect_timeout: Duration,
+        timeout: Duration,
+        max_body_size: usize,
+    }
+
+    impl Default for ClientBuilder {
+        fn default() -> Self {
+            ClientBuilder {
+                extra_roots: Vec::new(),
+                allow_http: false,
+                connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+                timeout: DEFAULT_TIMEOUT,
+                max_body_size: MAX_BODY_SIZE,
+            }
+        }
+    }
+
+    impl fmt::Debug for ClientBuilder {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("ClientBuilder")
+                .field("extra_roots", &self.extra_roots.len())
+                .field("allow_http", &self.allow_http)
+                .field("connect_timeout", &self.connect_timeout)
+                .field("timeout", &self.timeout)
+                .field("max_body_size", &self.max_body_size)
+                .finish()
+        }
+    }
+
+    impl ClientBuilder {
+        /// Trusts the certificates in `pem` (one or more `CERTIFICATE` blocks) as roots, in
+        /// addition to Mozilla's. Use it for a test CA such as Pebble's.
+        ///
+        /// Fails if `pem` holds no certificate, a block cannot be decoded, or a certificate
+        /// cannot serve as a trust anchor. Other PEM blocks (keys) are ignored.
+        pub fn add_root_pem(mut self, pem: &[u8]) -> Result<Self, InvalidRootCertificate> {
+            let mut found = Vec::new();
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|e| InvalidRootCertificate(format!("bad PEM: {e}")))?;
+                // Check now that it parses as a trust anchor: rustls would skip it silently.
+                rustls::RootCertStore::empty()
+                    .add(cert.clone())
+                    .map_err(|e| InvalidRootCertificate(format!("unusable certificate: {e}")))?;
+                found.push(cert);
+            }
+            if found.is_empty() {
+                return Err(InvalidRootCertificate(
+                    "no CERTIFICATE block in the PEM input".to_owned(),
+                ));
+            }
+            tracing::debug!(count = found.len(), "added extra trusted root certificates");
+            self.extra_roots.extend(found);
+            Ok(self)
+        }
+
+        /// Whether plain `http://` URLs may be used (default `false`: they fail with
+        /// [`TransportErrorKind::InvalidUrl`]). Only for local test servers.
+        pub fn allow_http(mut self, allow: bool) -> Self {
+            self.allow_http = allow;
+            self
+        }
+
+        /// How long establishing a TCP connection may take (default 10 s).
+        pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+            self.connect_timeout = timeout;
+            self
+        }
+
+        /// How long a whole request may take, from name resolution to the last byte of the
+        /// body, redirects included (default 30 s).
+        pub fn timeout(mut self, timeout: Duration) -> Self {
+            self.timeout = timeout;
+            self
+        }
+
+        /// The largest response body accepted (default
+        /// [`MAX_BODY_SIZE`](acme_proto::http::MAX_BODY_SIZE)); reading stops there and the
+        /// request fails with [`TransportErrorKind::BodyTooLarge`].
+        pub fn max_body_size(mut self, bytes: usize) -> Self {
+            self.max_body_size = bytes;
+            self
+        }
+
+        /// Builds the client. The TLS configuration is prepared on the first connection.
+        pub fn build(self) -> DefaultClient {
+            let root_certs = if self.extra_roots.is_empty() {
+                RootCerts::WebPki
+            } else {
+                let all = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                    .iter()
+                    .chain(self.extra_roots.iter())
+                    .map(|der| Certificate::from_der(der.as_ref()).to_owned());
+                RootCerts::Specific(Arc::new(all.collect()))
+            };
+            let tls = TlsConfig::builder()
+                .root_certs(root_certs)
+                .disable_verification(false)
+                .build();
+            let config = ureq::Agent::config_builder()
+                .tls_config(tls)
+                // ACME problem documents come with 4xx/5xx statuses.
+                .http_status_as_error(false)
+                .https_only(!self.allow_http)
+                // Per request, `follow_redirects` raises this (see `execute`).
+                .max_redirects(0)
+                .max_redirects_will_error(true)
+                .no_delay(true)
+                .timeout_connect(Some(self.connect_timeout))
+                .timeout_global(Some(self.timeout))
+                .build();
+            DefaultClient {
+                agent: ureq::Agent::new_with_config(config),
+                allow_http: self.allow_http,
+                max_body_size: self.max_body_size,
+            }
+        }
+    }
+
+    /// A certificate given to [`ClientBuilder::add_root_pem`] could not be used.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct InvalidRootCertificate(String);
+
+    impl fmt::Display for InvalidRootCertificate {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "invalid root certificate: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for InvalidRootCertificate {}
+
+    impl HttpClient for DefaultClient {
+        fn execute(&self, request: Request) -> Result<Response, TransportError> {
+            let started = Instant::now();
+            tracing::debug!(
+                id = request.id.0,
+                endpoint = ?request.endpoint,
+                method = %request.method,
+                url = %request.url,
+                body_len = request.body.len(),
+                "sending request"
+            );
+            let result = self.perform(request);
+            match &result {
+                Ok(response) => tracing::debug!(
+                    status = response.status().as_u16(),
+                    body_len = response.body().len(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "received response"
+                ),
+                Err(error) => tracing::debug!(
+                    kind = ?error.kind,
+                    error = %error.message,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "request failed"
+                ),
+            }
+            result
+        }
+    }
+
+    impl DefaultClient {
+        fn perform(&self, request: Request) -> Result<Response, TransportError> {
+            let Request { method, url, headers, body, follow_redirects, .. } = request;
+            let fail = |kind: TransportErrorKind, detail: &dyn fmt::Display| {
+                TransportError::new(kind, format!("{method} {url}: {detail}"))
+            };
+            let uri = self
+                .check_url(&url)
+                .map_err(|e| fail(TransportErrorKind::InvalidUrl, &e))?;
+
+            // ureq refuses a body (even an empty one) on GET and HEAD.
+            let carries_body = !body.is_empty()
+                || matches!(method, Method::POST | Method::PUT | Method::PATCH);
+            let response = if carries_body {
+                self.send(follow_redirects, to_http(method.clone(), uri, headers, body))
+            } else {
+                self.send(follow_redirects, to_http(method.clone(), uri, headers, ()))
+            }
+            .map_err(|e| fail(classify(&e), &e))?;
+
+            let (parts, body) = response.into_parts();
+            let declared = parts
+                .headers
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            if declared.is_some_and(|n| n > self.max_body_size as u64) {
+                return Err(fail(
+                    TransportErrorKind::BodyTooLarge,
+                    &format_args!(
+                        "Content-Length {} exceeds the {}-byte limit",
+                        declared.unwrap_or_default(),
+                        self.max_body_size
+                    ),
+                ));
+            }
+            let body = read_capped(body.into_reader(), self.max_body_size)
+                .map_err(|e| fail(e.0, &e.1))?;
+
+            let mut out = Response::new(body);
+            *out.status_mut() = parts.status;
+            *out.version_mut() = parts.version;
+            *out.headers_mut() = parts.headers;
+            Ok(out)
+        }
+
+        /// Parses the URL and enforces the scheme policy before any connection is made.
+        fn check_url(&self, url: &str) -> Result<http::Uri, String> {
+            let uri: http::Uri = url.parse().map_err(|e| format!("unparsable URL: {e}"))?;
+            match uri.scheme_str() {
+                Some("https") => {}
+                Some("http") if self.allow_http => {}
+                Some("http") => {
+                    return Err("plain http:// is not allowed (see ClientBuilder::allow_http)".into());
+                }
+                Some(other) => return Err(format!("unsupported scheme {other:?}")),
+                None => return Err("the URL has no scheme".into()),
+            }
+            if uri.host().is_none_or(str::is_empty) {
+                return Err("the URL has no host".into());
+            }
+            Ok(uri)
+        }
+
+        fn send<B: ureq::AsSendBody>(
+            &self,
+            follow_redirects: bool,
+            request: http::Request<B>,
+        ) -> Result<http::Response<ureq::Body>, ureq::Error> {
+            if follow_redirects {
+                // A request-level configuration shares the agent's pool (only transport
+                // settings separate pools, and those are unchanged).
+                let request = self
+                    .agent
+                    .configure_request(request)
+                    .max_redirects(MAX_REDIRECTS)
+                    .build();
+                self.agent.run(request)
+            } else {
+                self.agent.run(request)
+            }
+        }
+
+        #[cfg(test)]
+        pub(super) fn agent_config(&self) -> &ureq::config::Config {
+            self.agent.config()
+        }
+    }
+
+    fn to_http<B>(
+        method: Method,
+        uri: http::Uri,
+        headers: http::HeaderMap,
+        body: B,
+    ) -> http::Request<B> {
+        let mut request = http::Request::new(body);
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers;
+        request
+    }
+
+    /// Reads at most `cap` bytes; one more means the body is too large.
+    fn read_capped(
+        reader: impl Read,
+        cap: usize,
+    ) -> Result<Vec<u8>, (TransportErrorKind, String)> {
+        let mut body = Vec::new();
+        let limit = u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1);
+        reader.take(limit).read_to_end(&mut body).map_err(|e| {
+            // ureq reports its own errors (timeouts, protocol) wrapped in io::Error.
+            let e = ureq::Error::from(e);
+            (classify(&e), format!("reading the body: {e}"))
+        })?;
+        if body.len() > cap {
+            return Err((
+                TransportErrorKind::BodyTooLarge,
+                format!("the body exceeds the {cap}-byte limit"),
+            ));
+        }
+        Ok(body)
+    }
+
+    /// Maps a ureq error onto the core's classification.
+    fn classify(error: &ureq::Error) -> TransportErrorKind {
+        use ureq::Error as E;
+        match error {
+            E::Timeout(_) => TransportErrorKind::Timeout,
+            E::Io(e) => classify_io(e),
+            E::HostNotFound | E::ConnectionFailed | E::ConnectProxyFailed(_) => {
+                TransportErrorKind::Connect
+            }
+            E::Tls(_) | E::Rustls(_) | E::Pem(_) | E::TlsRequired => TransportErrorKind::Tls,
+            E::BadUri(_) | E::RequireHttpsOnly(_) | E::InvalidProxyUrl => {
+                TransportErrorKind::InvalidUrl
+            }
+            E::Protocol(_) | E::LargeResponseHeader(..) => TransportErrorKind::Io,
+            _ => TransportErrorKind::Other,
+        }
+    }
+
+    fn classify_io(error: &io::Error) -> TransportErrorKind {
+        // rustls reports handshake and certificate failures as io::Error(InvalidData) wrapping
+        // its own error.
+        if error.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+            return TransportErrorKind::Tls;
+        }
+        match error.kind() {
+            io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::HostUnreachable
+            | io::ErrorKind::NetworkUnreachable
+            | io::ErrorKind::NetworkDown
+            | io::ErrorKind::AddrNotAvailable
+            | io::ErrorKind::AddrInUse => TransportErrorKind::Connect,
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => TransportErrorKind::Timeout,
+            _ => TransportErrorKind::Io,
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! Flows made of one call, or of a chain of calls each decided by the previous reply:
+//! directory, account operations, key rollover, revocation, orders list, single orders and
+//! authorizations, renewal information.
+
+use super::call::{Auth, Call, DirUrl, Reply, Target};
+use super::{Flow, Output, Session};
+use crate::error::Error;
+use crate::http::{Endpoint, RequestId, Response, TransportError};
+use crate::msgs::headers;
+use crate::msgs::identifier::Identifier;
+use crate::msgs::jws::{self, KeyRef};
+use crate::msgs::resources::{AuthorizationResource, Directory, OrderResource, OrdersList, RenewalInfoResource};
+use crate::msgs::time::parse_rfc3339;
+use crate::signer::Signer;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// What to do after a reply: finish, or make another call.
+pub(crate) enum Next<T> {
+    Done(Result<T, Error>),
+    Call(Call),
+}
+
+type OnReply<T> = Box<dyn FnMut(&mut Session, SystemTime, Result<Reply, Error>) -> Next<T> + Send + Sync>;
+
+/// A chain of calls; the reply handler decides whether another call follows.
+pub(crate) struct Chain<T> {
+    call: Option<Call>,
+    on_reply: OnReply<T>,
+    done: Option<Result<T, Error>>,
+    finished: bool,
+}
+
+impl<T> Chain<T> {
+    pub(crate) fn new(
+        call: Call,
+        on_reply: impl FnMut(&mut Session, SystemTime, Result<Reply, Error>) -> Next<T> + Send + Sync + 'static,
+    ) -> Self {
+        Chain { call: Some(call), on_reply: Box::new(on_reply), done: None, finished: false }
+    }
+
+    fn settle(&mut self, session: &mut Session, now: SystemTime, r: Result<Reply, Error>) {
+        match (self.on_reply)(session, now, r) {
+            Next::Done(d) => {
+                self.call = None;
+                self.done = Some(d);
+            }
+            Next::Call(c) => self.call = Some(c),
+        }
+    }
+}
+
+impl<T> Flow for Chain<T> {
+    type Output = T;
+
+    fn poll(&mut self, session: &mut Session, now: SystemTime) -> Output<T> {
+        loop {
+            if let Some(d) = self.done.take() {
+                self.finished = true;
+                return Output::Done(d);
+            }
+            let Some(call) = self.call.as_mut() else {
+                let msg = if self.finished { "poll after the flow finished" } else { "flow has no call" };
+                return Output::Done(Err(Error::Usage(msg.into())));
+            };
+            match call.poll(session, now) {
+                super::call::Step::Send(r) => return Output::Send(r),
+                super::call::Step::Wait(t) => return Output::Wait(t),
+                super::call::Step::Idle => return Output::Idle,
+                super::call::Step::Done(r) => self.settle(session, now, r),
+            }
+        }
+    }
+
+    fn handle_response(&mut self, session: &mut Session, now: SystemTime, id: RequestId, response: Response) {
+        if let Some(call) = self.call.as_mut() {
+            if let Some(r) = call.handle_response(session, now, id, response) {
+                self.settle(session, now, r);
+            }
+        }
+    }
+
+    fn handle_transport_error(&mut self, session: &mut Session, now: SystemTime, id: RequestId, error: TransportError) {
+        if let Some(call) = self.call.as_mut() {
+            if let Some(r) = call.handle_transport_error(session, now, id, error) {
+                self.settle(session, now, r);
+            }
+        }
+    }
+}
+
+/// Defines a public flow type wrapping a [`Chain`].
+macro_rules! chain_flow {
+    ($(#[$meta:meta])* $name:ident => $out:ty) => {
+        $(#[$meta])*
+        #[must_use = "a flow does nothing until driven"]
+        pub struct $name(pub(crate) Chain<$out>);
+
+        impl Flow for $name {
+            type Output = $out;
+            fn poll(&mut self, session: &mut Session, now: SystemTime) -> Output<$out> {
+                self.0.poll(session, now)
+            }
+            fn handle_response(&mut self, session: &mut Session, now: SystemTime, id: RequestId, response: Response) {
+                self.0.handle_response(session, now, id, response)
+            }
+            fn handle_transport_error(&mut self, session: &mut Session, now: SystemTime, id: RequestId, error: TransportError) {
+                self.0.handle_transport_error(session, now, id, error)
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(stringify!($name))
+            }
+        }
+    };
+}
+pub(crate) use chain_flow;
+
+fn json_payload(v: serde_json::Value) -> Vec<u8> {
+    v.to_string().into_bytes()
+}
+
+chain_flow! {
+    /// Fetch the directory (any flow fetches it on first need; this makes it explicit, e.g. to
+    /// show the terms of service before creating an account).
+    DirectoryFlow => Directory
+}
+
+impl DirectoryFlow {
+    /// `GET` the session's directory URL (redirects allowed for this request only).
+    pub fn new(session: &Session) -> DirectoryFlow {
+        let call = Call::get_directory(session.directory_url.clone());
+        DirectoryFlow(Chain::new(call, |session, _, r| {
+            Next::Done(r.and_then(|reply| {
+                let d: Directory = reply.json("directory")?;
+                session.directory = Some(d.clone());
+                Ok(d)
+            }))
+        }))
+    }
+}
+
+chain_flow! {
+    /// Fetch an order (POST-as-GET).
+    OrderFlow => OrderResource
+}
+
+impl OrderFlow {
+    /// POST-as-GET the order at `url`.
+    pub fn fetch(url: impl Into<String>) -> OrderFlow {
+        OrderFlow(Chain::new(Call::post_as_get(Endpoint::Order, url.into()), |_, _, r| {
+            Next::Done(r.and_then(|reply| reply.json("order")))
+        }))
+    }
+}
+
+chain_flow! {
+    /// Fetch, create (pre-authorization) or deactivate an authorization.
+    AuthorizationFlow => (String, AuthorizationResource)
+}
+
+impl AuthorizationFlow {
+    /// POST-as-GET the authorization at `url`.
+    pub fn fetch(url: impl Into<String>) -> AuthorizationFlow {
+        let url = url.into();
+        let u = url.clone();
+        AuthorizationFlow(Chain::new(Call::post_as_get(Endpoint::Authorization, url), move |_, _, r| {
+            Next::Done(r.and_then(|reply| Ok((u.clone(), reply.json("authorization")?))))
+        }))
+    }
+
+    /// Deactivate the authorization at `url` (RFC 8555 §7.5.2).
+    pub fn deactivate(url: impl Into<String>) -> AuthorizationFlow {
+        let url = url.into();
+        let u = url.clone();
+        let call = Call::post_kid(Endpoint::Authorization, Target::Url(url), json_payload(json!({"status": "deactivated"})));
+        AuthorizationFlow(Chain::new(call, move |_, _, r| {
+            Next::Done(r.and_then(|reply| Ok((u.clone(), reply.json("authorization")?))))
+        }))
+    }
+
+    /// Pre-authorize an identifier through `newAuthz` (RFC 8555 §7.4.1); fails with
+    /// [`Error::Usage`] when the directory has no `newAuthz`.
+    pub fn new_authz(identifier: &Identifier) -> AuthorizationFlow {
+        let payload = json_payload(json!({ "identifier": identifier }));
+        let call = Call::post_kid(Endpoint::NewAuthz, Target::Dir(DirUrl::NewAuthz), payload);
+        AuthorizationFlow(Chain::new(call, |_, _, r| {
+            Next::Done(r.and_then(|reply| {
+                let url = reply.location().ok_or_else(|| {
+                    Error::protocol(&reply.url, reply.status, "newAuthz response has no Location header", &reply.body)
+                })?;
+                Ok((url, reply.json("authorization")?))
+            }))
+        }))
+    }
+}
+
+chain_flow! {
+    /// List an account's orders, following `Link: rel="next"` pages.
+    OrdersListFlow => Vec<String>
+}
+
+/// Most pages followed; a server whose `next` links loop is stopped here.
+const MAX_ORDER_PAGES: usize = 100;
+/// Most order URLs collected.
+const MAX_ORDERS: usize = 10_000;
+
+impl OrdersListFlow {
+    /// Fetch every page of the orders list at `orders_url` (the account's `orders`).
+    pub fn new(orders_url: impl Into<String>) -> OrdersListFlow {
+        let mut all = Vec::new();
+        let mut pages = 0usize;
+        let mut seen = std::collections::HashSet::new();
+        let url = orders_url.into();
+        seen.insert(url.clone());
+        OrdersListFlow(Chain::new(Call::post_as_get(Endpoint::OrdersList, url), move |_, _, r| {
+            let reply = match r {
+                Ok(r) => r,
+                Err(e) => return Next::Done(Err(e)),
+            };
+            let page: OrdersList = match reply.json("orders list") {
+                Ok(p) => p,
+                Err(e) => return Next::Done(Err(e)),
+            };
+            pages += 1;
+            let room = MAX_ORDERS.saturating_sub(all.len());
+            all.extend(page.orders.into_iter().take(room));
+            let next = headers::links_with_rel(&reply.headers, &reply.url, "next").into_iter().next();
+            match next {
+                Some(n) if pages < MAX_ORDER_PAGES && all.len() < MAX_ORDERS && seen.insert(n.clone()) => {
+                    Next::Call(Call::post_as_get(Endpoint::OrdersList, n))
+                }
+                _ => Next::Done(Ok(std::mem::take(&mut all))),
+            }
+        }))
+    }
+}
+
+/// Revocation reason codes (RFC 5280 §5.3.1) accepted by ACME.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RevocationReason {
+    /// 0
+    Unspecified,
+    /// 1
+    KeyCompromise,
+    /// 3
+    AffiliationChanged,
+    /// 4
+    Superseded,
+    /// 5
+    CessationOfOperation,
+    /// Any other code (the CA decides whether it accepts it).
+    Other(u8),
+}
+
+impl RevocationReason {
+    /// The numeric code.
+    pub fn code(self) -> u8 {
+        match self {
+            RevocationReason::Unspecified => 0,
+            RevocationReason::KeyCompromise => 1,
+            RevocationReason::AffiliationChanged => 3,
+            RevocationReason::Superseded => 4,
+            RevocationReason::CessationOfOperation => 5,
+            RevocationReason::Other(c) => c,
+        }
+    }
+}
+
+chain_flow! {
+    /// Revoke a certificate (RFC 8555 §7.6). `alreadyRevoked` comes back as
+    /// [`Error::Server`] with that problem type; callers may treat it as done.
+    RevocationFlow => ()
+}
+
+impl RevocationFlow {
+    fn build(cert_der: &[u8], reason: Option<RevocationReason>, auth: Auth) -> RevocationFlow {
+        let mut payload = json!({ "certificate": jws::b64(cert_der) });
+        if let Some(r) = reason {
+            payload["reason"] = json!(r.code());
+        }
+        let payload = json_payload(payload);
+        let call = Call::post(Endpoint::RevokeCert, Target::Dir(DirUrl::RevokeCert), auth, Box::new(move |_, _| Ok(payload.clone())));
+        RevocationFlow(Chain::new(call, |_, _, r| Next::Done(r.map(|_| ()))))
+    }
+
+    /// Revoke, signed by the account key (`kid`).
+    pub fn by_account(cert_der: &[u8], reason: Option<RevocationReason>) -> RevocationFlow {
+        Self::build(cert_der, reason, Auth::Account)
+    }
+
+    /// Revoke, signed by the certificate's own key (`jwk`); no account needed.
+    pub fn by_certificate_key(cert_der: &[u8], key: Arc<dyn Signer>, reason: Option<RevocationReason>) -> RevocationFlow {
+        Self::build(cert_der, reason, Auth::Jwk(key))
+    }
+}
+
+chain_flow! {
+    /// Roll the account over to a new key (RFC 8555 §7.3.5). On success the session signs
+    /// with the new key.
+    KeyRolloverFlow => ()
+}
+
+impl KeyRolloverFlow {
+    /// Replace the session's account key by `new_key`.
+    pub fn new(new_key: Arc<dyn Signer>) -> KeyRolloverFlow {
+        let nk = new_key.clone();
+        let payload = Box::new(move |session: &Session, url: &str| {
+            let acct = session.account.as_ref().ok_or_else(|| {
+                Error::Usage("key rollover needs an account: create, find or restore one first".into())
+            })?;
+            let inner_payload = json!({ "account": acct.url, "oldKey": acct.key.jwk().to_json_value() });
+            // The inner JWS: signed by the new key, `jwk` header, same `url`, no nonce.
+            Ok(jws::sign(&*nk, KeyRef::Jwk, None, url, inner_payload.to_string().as_bytes())?)
+        });
+        let call = Call::post(Endpoint::KeyChange, Target::Dir(DirUrl::KeyChange), Auth::Account, payload);
+        KeyRolloverFlow(Chain::new(call, move |session, _, r| {
+            Next::Done(r.map(|_| {
+                if let Some(acct) = session.account.as_mut() {
+                    acct.key = new_key.clone();
+                }
+            }))
+        }))
+    }
+}
+
+/// Renewal information for one certificate (RFC 9773).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RenewalInfo {
+    /// Start of the suggested window.
+    pub window_start: SystemTime,
+    /// End of the suggested window (strictly after the start).
+    pub window_end: SystemTime,
+    /// A page explaining the suggestion, to show to a human.
+    pub explanation_url: Option<String>,
+    /// When to check again (from `Retry-After`), if the server said.
+    pub retry_after: Option<SystemTime>,
+}
+
+chain_flow! {
+    /// Fetch renewal information (RFC 9773 §4.2; unauthenticated GET).
+    RenewalInfoFlow => RenewalInfo
+}
+
+impl RenewalInfoFlow {
+    /// GET `{renewalInfo}/{cert_id}`; fails with [`Error::Usage`] when the directory has no
+    /// `renewalInfo`.
+    pub fn new(cert_id: &str) -> RenewalInfoFlow {
+        let call = Call::get_target(Endpoint::RenewalInfo, Target::DirPath(DirUrl::RenewalInfo, cert_id.to_owned()));
+        RenewalInfoFlow(Chain::new(call, |_, now, r| {
+            Next::Done(r.and_then(|reply| {
+                let info: RenewalInfoResource = reply.json("renewalInfo")?;
+                let bad = |what: &str| Error::protocol(&reply.url, reply.status, what.to_owned(), &reply.body);
+                let start = parse_rfc3339(&info.suggested_window.start).ok_or_else(|| bad("suggestedWindow.start is not an RFC 3339 timestamp"))?;
+                let end = parse_rfc3339(&info.suggested_window.end).ok_or_else(|| bad("suggestedWindow.end is not an RFC 3339 timestamp"))?;
+                if end <= start {
+                    return Err(bad("suggestedWindow ends before it starts"));
+                }
+                Ok(RenewalInfo {
+                    window_start: start,
+                    window_end: end,
+                    explanation_url: info.explanation_url,
+                    retry_after: headers::retry_after(&reply.headers, now),
+                })
+            }))
+        }))
+    }
+}

@@ -1,0 +1,557 @@
+//! The HTTP transport: the [`HttpClient`] seam the ACME flow drives, and (with the default
+//! `default-client` feature) [`DefaultClient`], built on hyper 1, hyper-util's pooling client
+//! and rustls with the `ring` provider.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use acme_proto::http::{Request, Response, TransportError};
+
+/// A boxed, `Send` future; what [`HttpClient::execute`] returns.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Performs the HTTP requests the sans-IO core emits.
+///
+/// Implement it to bring your own HTTP stack (a proxy-aware client, a test double, …).
+/// An implementation must:
+///
+/// - send `request.method` to `request.url` with `request.headers` and `request.body` as-is;
+/// - follow redirects only when `request.follow_redirects` is true;
+/// - return the response with its whole body, refusing bodies over
+///   [`acme_proto::http::MAX_BODY_SIZE`] with
+///   [`TransportErrorKind::BodyTooLarge`](acme_proto::http::TransportErrorKind::BodyTooLarge);
+/// - report HTTP error statuses (4xx, 5xx) as responses, not as errors: ACME problem
+///   documents travel in them.
+pub trait HttpClient: Send + Sync + 'static {
+    /// Performs `request` and returns the response with its whole body.
+    fn execute(&self, request: Request) -> BoxFuture<'_, Result<Response, TransportError>>;
+}
+
+impl<T: HttpClient + ?Sized> HttpClient for Arc<T> {
+    fn execute(&self, request: Request) -> BoxFuture<'_, Result<Response, TransportError>> {
+        (**self).execute(request)
+    }
+}
+
+impl<T: HttpClient + ?Sized> HttpClient for Box<T> {
+    fn execute(&self, request: Request) -> BoxFuture<'_, Result<Response, TransportError>> {
+        (**self).execute(request)
+    }
+}
+
+#[cfg(feature = "default-client")]
+pub use default_client::{BuildError, ClientBuilder, DefaultClient};
+
+#[cfg(feature = "default-client")]
+mod default_client {
+    use std::error::Error as StdError;
+    use std::fmt;
+    use std::io;
+    use std::task::{Context, Poll};
+    use std::time::{Duration, Instant};
+
+    use acme_proto::http::{
+        HeaderMap, MAX_BODY_SIZE, Method, Request, Response, StatusCode, TransportError,
+        TransportErrorKind,
+    };
+    use http::Uri;
+    use http::header::{CONTENT_LENGTH, LOCATION};
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::{Bytes, Incoming};
+    use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::client::legacy::connect::HttpConnector;
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use rustls::pki_types::CertificateDer;
+    use tokio::net::TcpStream;
+    use tracing::debug;
+
+    use super::{BoxFuture, HttpClient};
+    use crate::tls;
+
+    /// Redirect hops followed at most, for requests that allow redirects.
+    const MAX_REDIRECTS: usize = 5;
+    /// How long an idle pooled connection is kept.
+    const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+    /// Why a [`ClientBuilder`] could not produce a client (an unusable root certificate, a
+    /// TLS configuration rustls refuses).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct BuildError {
+        message: String,
+    }
+
+    impl BuildError {
+        pub(crate) fn new(message: impl Into<String>) -> Self {
+            BuildError {
+                message: message.into(),
+            }
+        }
+    }
+
+    impl fmt::Display for BuildError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(&self.message)
+        }
+    }
+
+    impl StdError for BuildError {}
+
+    /// Configures a [`DefaultClient`]; obtained from [`DefaultClient::builder`].
+    ///
+    /// TLS certificate verification is always on; [`add_root_pem`](Self::add_root_pem) adds
+    /// trust anchors (a test CA such as Pebble's) next to the built-in webpki roots.
+    #[derive(Debug, Clone)]
+    #[must_use = "a builder does nothing until `build()` is called"]
+    pub struct ClientBuilder {
+        extra_roots: Vec<CertificateDer<'static>>,
+        allow_http: bool,
+        connect_timeout: Duration,
+        timeout: Duration,
+        max_body_size: usize,
+    }
+
+    impl Default for ClientBuilder {
+        fn default() -> Self {
+            ClientBuilder {
+                extra_roots: Vec::new(),
+                allow_http: false,
+                connect_timeout: Duration::from_secs(10),
+                timeout: Duration::from_secs(30),
+                max_body_size: MAX_BODY_SIZE,
+            }
+        }
+    }
+
+    impl ClientBuilder {
+        /// Trusts the certificates of `pem` (one or more `CERTIFICATE` blocks) in addition to
+        /// the webpki roots. Fails if a block is malformed or there is none.
+        pub fn add_root_pem(mut self, pem: &[u8]) -> Result<Self, BuildError> {
+            self.extra_roots.extend(tls::parse_root_pem(pem)?);
+            Ok(self)
+        }
+
+        /// Whether plain `http://` URLs may be used (default `false`: they fail with
+        /// [`TransportErrorKind::InvalidUrl`]). Meant for local test servers.
+        pub fn allow_http(mut self, allow: bool) -> Self {
+            self.allow_http = allow;
+            self
+        }
+
+        /// Limit for establishing the TCP connection (default 10 s). Exceeding it reports
+        /// [`TransportErrorKind::Timeout`].
+        pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+            self.connect_timeout = timeout;
+            self
+        }
+
+        /// Limit for a whole request: connecting, TLS, sending, and reading the complete body,
+        /// redirects included (default 30 s). Exceeding it reports
+        /// [`TransportErrorKind::Timeout`].
+        pub fn timeout(mut self, timeout: Duration) -> Self {
+            self.timeout = timeout;
+            self
+        }
+
+        /// Largest accepted response body (default [`MAX_BODY_SIZE`]); reading stops past it
+        /// with [`TransportErrorKind::BodyTooLarge`].
+        pub fn max_body_size(mut self, bytes: usize) -> Self {
+            self.max_body_size = bytes;
+            self
+        }
+
+        /// Builds the client. Needs no runtime; the client itself must be used inside a Tokio
+        /// runtime with IO and time enabled.
+        pub fn build(self) -> Result<DefaultClient, BuildError> {
+            let tls_config = tls::client_config(&self.extra_roots)?;
+            let mut http = HttpConnector::new();
+            http.enforce_http(false);
+            http.set_nodelay(true);
+            http.set_connect_timeout(Some(self.connect_timeout));
+            let https = HttpsConnectorBuilder::new()
+                .with_tls_config(tls_config)
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(TcpConnector(http));
+            let client = Client::builder(TokioExecutor::new())
+                .pool_timer(TokioTimer::new())
+                .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+                .build(https);
+            Ok(DefaultClient {
+                client,
+                allow_http: self.allow_http,
+                timeout: self.timeout,
+                max_body_size: self.max_body_size,
+            })
+        }
+    }
+
+    /// The built-in [`HttpClient`]: hyper-util's pooling client (keep-alive, `TCP_NODELAY`)
+    /// over rustls with the `ring` provider and the webpki roots.
+    ///
+    /// Cloning is cheap and clones share the connection pool. Use it inside a Tokio runtime
+    /// with IO and time enabled.
+    #[derive(Clone)]
+    pub struct DefaultClient {
+        client: Client<HttpsConnector<TcpConnector>, Full<Bytes>>,
+        allow_http: bool,
+        timeout: Duration,
+        max_body_size: usize,
+    }
+
+    impl fmt::Debug for DefaultClient {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("DefaultClient")
+                .field("allow_http", &self.allow_http)
+                .field("timeout", &self.timeout)
+                .field("max_body_size", &self.max_body_size)
+                .finish_non_exhaustive()
+        }
+    }
+
+    impl DefaultClient {
+        /// A builder with the defaults: https only, 10 s connect timeout, 30 s request
+        /// timeout, [`MAX_BODY_SIZE`] body cap, webpki roots.
+        pub fn builder() -> ClientBuilder {
+            ClientBuilder::default()
+        }
+
+        /// A client with the defaults of [`builder`](Self::builder).
+        pub fn new() -> Result<Self, BuildError> {
+            Self::builder().build()
+        }
+
+        async fn run(&self, request: Request) -> Result<Response, TransportError> {
+            let mut uri = parse_url(&request.url, self.allow_http)?;
+            let follow = request.follow_redirects && request.method == Method::GET;
+            let body = Bytes::from(request.body);
+            let mut hops = 0;
+            loop {
+                let response = self
+                    .send_once(&request.method, uri.clone(), &request.headers, body.clone())
+                    .await?;
+                if !(follow && is_redirect(response.status())) {
+                    return Ok(response);
+                }
+                let Some(location) = response
+                    .headers()
+                    .get(LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                else {
+                    return Ok(response);
+                };
+                if hops == MAX_REDIRECTS {
+                    return Err(TransportError::new(
+                        TransportErrorKind::Other,
+                        format!("more than {MAX_REDIRECTS} redirects"),
+                    ));
+                }
+                hops += 1;
+                let next = resolve_location(&uri, location)?;
+                debug!(id = ?request.id, status = %response.status(), location = %next, "following redirect");
+                uri = parse_url(&next, self.allow_http)?;
+            }
+        }
+
+        async fn send_once(
+            &self,
+            method: &Method,
+            uri: Uri,
+            headers: &HeaderMap,
+            body: Bytes,
+        ) -> Result<Response, TransportError> {
+            let mut req = hyper::Request::new(Full::new(body));
+            *req.method_mut() = method.clone();
+            *req.uri_mut() = uri;
+            *req.headers_mut() = headers.clone();
+            let response = self.client.request(req).await.map_err(classify)?;
+            let (parts, body) = response.into_parts();
+            let body = read_body(&parts.headers, body, self.max_body_size).await?;
+            Ok(Response::from_parts(parts, body))
+        }
+    }
+
+    impl HttpClient for DefaultClient {
+        fn execute(&self, request: Request) -> BoxFuture<'_, Result<Response, TransportError>> {
+            Box::pin(async move {
+                let (id, endpoint) = (request.id, request.endpoint);
+                debug!(?id, ?endpoint, method = %request.method, url = %request.url, "sending request");
+                let started = Instant::now();
+                let result = match tokio::time::timeout(self.timeout, self.run(request)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(TransportError::new(
+                        TransportErrorKind::Timeout,
+                        format!("no complete response within {:?}", self.timeout),
+                    )),
+                };
+                match &result {
+                    Ok(response) => debug!(
+                        ?id,
+                        status = %response.status(),
+                        body_len = response.body().len(),
+                        elapsed = ?started.elapsed(),
+                        "response received"
+                    ),
+                    Err(error) => debug!(?id, kind = ?error.kind, message = %error.message, "request failed"),
+                }
+                result
+            })
+        }
+    }
+
+    /// Parses the exact request URL into a [`Uri`] for the connection and checks the scheme.
+    fn parse_url(url: &str, allow_http: bool) -> Result<Uri, TransportError> {
+        let invalid = |why: String| TransportError::new(TransportErrorKind::InvalidUrl, why);
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| invalid(format!("cannot parse URL {url:?}: {e}")))?;
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") if allow_http => false,
+            Some("http") => {
+                return Err(invalid(format!(
+                    "plain http:// refused for {url:?} (see ClientBuilder::allow_http)"
+                )));
+            }
+            Some(other) => return Err(invalid(format!("unsupported scheme {other:?} in {url:?}"))),
+            None => return Err(invalid(format!("URL {url:?} is not absolute"))),
+        };
+        let Some(authority) = uri.authority() else {
+            return Err(invalid(format!("URL {url:?} has no host")));
+        };
+        if authority.as_str().contains('@') {
+            return Err(invalid(format!("URL {url:?} carries user information")));
+        }
+        if authority.host().is_empty() {
+            return Err(invalid(format!("URL {url:?} has no host")));
+        }
+        if https && tls::server_name(authority.host()).is_none() {
+            return Err(invalid(format!("host of {url:?} is not a valid TLS server name")));
+        }
+        Ok(uri)
+    }
+
+    fn is_redirect(status: StatusCode) -> bool {
+        matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+    }
+
+    /// Resolves a `Location` header against the URL that produced it (RFC 3986 §5.2, without
+    /// dot-segment removal).
+    fn resolve_location(base: &Uri, location: &str) -> Result<String, TransportError> {
+        let location = location.split('#').next().unwrap_or_default();
+        let scheme = base.scheme_str().unwrap_or("https");
+        let authority = base.authority().map(|a| a.as_str()).unwrap_or_default();
+        let has_scheme = location
+            .split_once(':')
+            .is_some_and(|(s, _)| is_scheme(s));
+        let next = if has_scheme {
+            location.to_owned()
+        } else if location.starts_with("//") {
+            format!("{scheme}:{location}")
+        } else if location.starts_with('/') {
+            format!("{scheme}://{authority}{location}")
+        } else if location.is_empty() {
+            return Err(TransportError::new(
+                TransportErrorKind::InvalidUrl,
+                "empty Location header in redirect",
+            ));
+        } else if location.starts_with('?') {
+            format!("{scheme}://{authority}{}{location}", base.path())
+        } else {
+            let path = base.path();
+            let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+            let dir = if dir.is_empty() { "/" } else { dir };
+            format!("{scheme}://{authority}{dir}{location}")
+        };
+        Ok(next)
+    }
+
+    fn is_scheme(s: &str) -> bool {
+        let mut chars = s.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    }
+
+    /// Reads the whole body, refusing more than `max` bytes (up front when `Content-Length`
+    /// announces it, otherwise as soon as the running total passes it).
+    async fn read_body(
+        headers: &HeaderMap,
+        mut body: Incoming,
+        max: usize,
+    ) -> Result<Vec<u8>, TransportError> {
+        let too_large = || {
+            TransportError::new(
+                TransportErrorKind::BodyTooLarge,
+                format!("response body exceeds {max} bytes"),
+            )
+        };
+        let announced = headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if announced.is_some_and(|len| len > max as u64) {
+            return Err(too_large());
+        }
+        let mut out = Vec::with_capacity(announced.map_or(0, |len| len as usize));
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(classify_hyper)?;
+            if let Ok(data) = frame.into_data() {
+                if out.len() + data.len() > max {
+                    return Err(too_large());
+                }
+                out.extend_from_slice(&data);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Marks errors of the TCP stage, so that they can be told apart from TLS handshake
+    /// failures (both surface as "connect" errors of the pooling client).
+    #[derive(Debug)]
+    struct TcpConnectError(Box<dyn StdError + Send + Sync>);
+
+    impl fmt::Display for TcpConnectError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "TCP connect: {}", self.0)
+        }
+    }
+
+    impl StdError for TcpConnectError {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            Some(&*self.0)
+        }
+    }
+
+    /// hyper-util's [`HttpConnector`] with its errors tagged as [`TcpConnectError`].
+    #[derive(Clone)]
+    struct TcpConnector(HttpConnector);
+
+    impl tower_service::Service<Uri> for TcpConnector {
+        type Response = TokioIo<TcpStream>;
+        type Error = TcpConnectError;
+        type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+        fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            self.0
+                .poll_ready(cx)
+                .map_err(|e| TcpConnectError(Box::new(e)))
+        }
+
+        fn call(&mut self, uri: Uri) -> Self::Future {
+            let connecting = self.0.call(uri);
+            Box::pin(async move { connecting.await.map_err(|e| TcpConnectError(Box::new(e))) })
+        }
+    }
+
+    /// Every error in the chain of `error`, looking inside `io::Error` wrappers too
+    /// (`io::Error::source` skips the wrapped error itself).
+    fn chain<'a>(error: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'static)> {
+        let mut out = Vec::new();
+        let mut next = Some(error);
+        while let Some(e) = next {
+            out.push(e);
+            next = match e.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
+                Some(inner) => Some(inner as &(dyn StdError + 'static)),
+                None => e.source(),
+            };
+        }
+        out
+    }
+
+    fn describe(errors: &[&(dyn StdError + 'static)]) -> String {
+        let mut message = String::new();
+        for e in errors {
+            let text = e.to_string();
+            if !message.contains(&text) {
+                if !message.is_empty() {
+                    message.push_str(": ");
+                }
+                message.push_str(&text);
+            }
+        }
+        message
+    }
+
+    fn is_timed_out(errors: &[&(dyn StdError + 'static)]) -> bool {
+        errors.iter().any(|e| {
+            e.downcast_ref::<io::Error>()
+                .is_some_and(|io| io.kind() == io::ErrorKind::TimedOut)
+                || e.downcast_ref::<hyper::Error>().is_some_and(|h| h.is_timeout())
+        })
+    }
+
+    /// Classifies an error of the pooling client.
+    fn classify(error: hyper_util::client::legacy::Error) -> TransportError {
+        let errors = chain(&error);
+        let message = describe(&errors);
+        let tcp_stage = errors.iter().any(|e| e.is::<TcpConnectError>());
+        let kind = if errors.iter().any(|e| e.is::<rustls::Error>()) {
+            TransportErrorKind::Tls
+        } else if is_timed_out(&errors) {
+            TransportErrorKind::Timeout
+        } else if tcp_stage {
+            TransportErrorKind::Connect
+        } else if error.is_connect() {
+            // A connect-stage failure after TCP succeeded: the TLS handshake (for instance
+            // the peer closing the connection mid-handshake).
+            TransportErrorKind::Tls
+        } else {
+            TransportErrorKind::Io
+        };
+        TransportError::new(kind, message)
+    }
+
+    /// Classifies an error while reading a response body.
+    fn classify_hyper(error: hyper::Error) -> TransportError {
+        let errors = chain(&error);
+        let kind = if is_timed_out(&errors) {
+            TransportErrorKind::Timeout
+        } else {
+            TransportErrorKind::Io
+        };
+        TransportError::new(kind, describe(&errors))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn base() -> Uri {
+            "https://example.com:8443/dir/sub/page?x=1".parse().unwrap()
+        }
+
+        #[test]
+        fn resolves_locations() {
+            let cases = [
+                ("https://other.test/a", "https://other.test/a"),
+                ("//cdn.test/b", "https://cdn.test/b"),
+                ("/root?q", "https://example.com:8443/root?q"),
+                ("next", "https://example.com:8443/dir/sub/next"),
+                ("?y=2", "https://example.com:8443/dir/sub/page?y=2"),
+                ("/frag#part", "https://example.com:8443/frag"),
+            ];
+            for (location, expected) in cases {
+                assert_eq!(resolve_location(&base(), location).unwrap(), expected);
+            }
+            assert!(resolve_location(&base(), "").is_err());
+        }
+
+        #[test]
+        fn url_checks() {
+            assert!(parse_url("https://example.com/dir", false).is_ok());
+            assert!(parse_url("https://[::1]:8443/dir", false).is_ok());
+            for bad in [
+                "http://example.com/",
+                "ftp://example.com/",
+                "/relative",
+                "https://user@example.com/",
+                "not a url",
+            ] {
+                let err = parse_url(bad, false).unwrap_err();
+                assert_eq!(err.kind, TransportErrorKind::InvalidUrl, "{bad}");
+            }
+            assert!(parse_url("http://example.com/", true).is_ok());
+        }
+    }
+}
