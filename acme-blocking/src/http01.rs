@@ -11,14 +11,18 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, Tc
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The path prefix the CA requests.
 const CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
 /// The largest request head (request line and headers) the server reads.
 const MAX_REQUEST_HEAD: usize = 8 * 1024;
-/// How long the server waits for a client to send its request (and to take the answer).
+/// How long the server waits for each read or write on a connection.
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a client may take to send the whole request head (against slow-drip clients).
+const HEAD_DEADLINE: Duration = Duration::from_secs(10);
+/// How long the server spends discarding the rest of an oversized request.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(2);
 /// Connections served at once; further ones are closed at once until one finishes.
 const MAX_CONNECTIONS: usize = 64;
 /// After refusing an oversized request, how much of the rest is read (and discarded) so that
@@ -36,8 +40,14 @@ pub struct Http01Responder {
 
 impl fmt::Debug for Http01Responder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let count = self.tokens.read().unwrap_or_else(PoisonError::into_inner).len();
-        f.debug_struct("Http01Responder").field("tokens", &count).finish()
+        let count = self
+            .tokens
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        f.debug_struct("Http01Responder")
+            .field("tokens", &count)
+            .finish()
     }
 }
 
@@ -83,7 +93,11 @@ impl Http01Responder {
         if !is_base64url(token) {
             return None;
         }
-        self.tokens.read().unwrap_or_else(PoisonError::into_inner).get(token).cloned()
+        self.tokens
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(token)
+            .cloned()
     }
 
     /// Serves the challenges over plain HTTP on `addr` (use port 80 for a real CA; port 0
@@ -92,8 +106,9 @@ impl Http01Responder {
     ///
     /// Each connection gets its own thread (at most 64 at once), answers one request and is
     /// closed: `GET`/`HEAD` of a published token gets `200` with the key authorization as
-    /// `text/plain`; anything else `404`, `405` or `400`. Requests are read with a 5-second
-    /// timeout and an 8-KiB cap on the request line and headers.
+    /// `text/plain`; anything else `404`, `405` or `400` (also for a request line and headers
+    /// over 8 KiB). Each read waits at most 5 seconds, and the whole request head must arrive
+    /// within 10.
     pub fn serve(&self, addr: SocketAddr) -> io::Result<ServerHandle> {
         let listener = TcpListener::bind(addr)?;
         let local_addr = listener.local_addr()?;
@@ -106,7 +121,11 @@ impl Http01Responder {
                 .spawn(move || accept_loop(&listener, &responder, &stop))?
         };
         tracing::debug!(addr = %local_addr, "http-01 responder listening");
-        Ok(ServerHandle { local_addr, stop, accept_thread: Some(accept_thread) })
+        Ok(ServerHandle {
+            local_addr,
+            stop,
+            accept_thread: Some(accept_thread),
+        })
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, String>> {
@@ -191,12 +210,14 @@ fn accept_loop(listener: &TcpListener, responder: &Http01Responder, stop: &Atomi
         }
         let guard = ActiveGuard(Arc::clone(&active));
         let responder = responder.clone();
-        let spawned = thread::Builder::new().name("acme-http01-conn".into()).spawn(move || {
-            let _guard = guard;
-            if let Err(e) = handle_connection(stream, &responder) {
-                tracing::debug!(peer = %peer, error = %e, "http-01 connection failed");
-            }
-        });
+        let spawned = thread::Builder::new()
+            .name("acme-http01-conn".into())
+            .spawn(move || {
+                let _guard = guard;
+                if let Err(e) = handle_connection(stream, &responder) {
+                    tracing::debug!(peer = %peer, error = %e, "http-01 connection failed");
+                }
+            });
         if let Err(e) = spawned {
             tracing::debug!(error = %e, "could not spawn an http-01 connection thread");
         }
@@ -228,17 +249,34 @@ fn handle_connection(mut stream: TcpStream, responder: &Http01Responder) -> io::
     let answer = match read_head(&mut stream)? {
         Head::Truncated => return Ok(()),
         Head::TooLarge => {
-            write_response(&mut stream, "400 Bad Request", &[], b"request too large\n", true)?;
+            write_response(
+                &mut stream,
+                "400 Bad Request",
+                &[],
+                b"request too large\n",
+                true,
+            )?;
             // Read (a bounded amount of) what the client still sends: closing with unread
             // data would reset the connection and could destroy the answer in flight.
             stream.shutdown(Shutdown::Write)?;
-            let _ = io::copy(&mut (&stream).take(MAX_DRAIN as u64), &mut io::sink());
+            drain(&mut stream);
             return Ok(());
         }
         Head::Complete(head) => answer(&head, responder),
     };
-    let Answer { status, extra_headers, body, send_body } = answer;
-    write_response(&mut stream, status, extra_headers, body.as_bytes(), send_body)?;
+    let Answer {
+        status,
+        extra_headers,
+        body,
+        send_body,
+    } = answer;
+    write_response(
+        &mut stream,
+        status,
+        extra_headers,
+        body.as_bytes(),
+        send_body,
+    )?;
     stream.flush()?;
     let _ = stream.shutdown(Shutdown::Write);
     Ok(())
@@ -246,9 +284,18 @@ fn handle_connection(mut stream: TcpStream, responder: &Http01Responder) -> io::
 
 /// Reads up to the end of the request head (`CRLF CRLF`, or bare `LF LF`).
 fn read_head(stream: &mut TcpStream) -> io::Result<Head> {
+    let deadline = Instant::now() + HEAD_DEADLINE;
     let mut head = Vec::with_capacity(512);
     let mut buf = [0u8; 1024];
     loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "request head too slow",
+            ));
+        }
+        stream.set_read_timeout(Some(remaining.min(IO_TIMEOUT)))?;
         let n = match stream.read(&mut buf) {
             Ok(0) => return Ok(Head::Truncated),
             Ok(n) => n,
@@ -267,6 +314,26 @@ fn read_head(stream: &mut TcpStream) -> io::Result<Head> {
         }
         if head.len() > MAX_REQUEST_HEAD {
             return Ok(Head::TooLarge);
+        }
+    }
+}
+
+/// Reads and discards what the client still sends, up to [`MAX_DRAIN`] bytes or
+/// [`DRAIN_DEADLINE`].
+fn drain(stream: &mut TcpStream) {
+    let deadline = Instant::now() + DRAIN_DEADLINE;
+    let mut buf = [0u8; 4096];
+    let mut total = 0;
+    while total < MAX_DRAIN {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() || stream.set_read_timeout(Some(remaining)).is_err() {
+            return;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => total += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return,
         }
     }
 }
@@ -290,7 +357,12 @@ struct Answer {
 
 impl Answer {
     fn plain(status: &'static str, body: &str) -> Self {
-        Answer { status, extra_headers: &[], body: body.to_owned(), send_body: true }
+        Answer {
+            status,
+            extra_headers: &[],
+            body: body.to_owned(),
+            send_body: true,
+        }
     }
 }
 
@@ -324,10 +396,16 @@ fn answer(head: &[u8], responder: &Http01Responder) -> Answer {
     let found = path.and_then(|p| responder.lookup_path(p));
     tracing::debug!(method, target, found = found.is_some(), "http-01 request");
     match found {
-        Some(key_authorization) => {
-            Answer { status: "200 OK", extra_headers: &[], body: key_authorization, send_body }
-        }
-        None => Answer { send_body, ..Answer::plain("404 Not Found", "not found\n") },
+        Some(key_authorization) => Answer {
+            status: "200 OK",
+            extra_headers: &[],
+            body: key_authorization,
+            send_body,
+        },
+        None => Answer {
+            send_body,
+            ..Answer::plain("404 Not Found", "not found\n")
+        },
     }
 }
 
@@ -369,7 +447,9 @@ fn write_response(
 /// RFC 8555 tokens are base64url without padding.
 fn is_base64url(token: &str) -> bool {
     !token.is_empty()
-        && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]
@@ -381,13 +461,20 @@ mod tests {
         let r = Http01Responder::new();
         assert_eq!(r.insert("tok_EN-1", "tok_EN-1.thumb"), None);
         assert_eq!(
-            r.lookup_path("/.well-known/acme-challenge/tok_EN-1").as_deref(),
+            r.lookup_path("/.well-known/acme-challenge/tok_EN-1")
+                .as_deref(),
             Some("tok_EN-1.thumb")
         );
         assert_eq!(r.lookup_path("/.well-known/acme-challenge/other"), None);
         assert_eq!(r.lookup_path("/.well-known/acme-challenge/"), None);
-        assert_eq!(r.lookup_path("/.well-known/acme-challenge/tok_EN-1/x"), None);
-        assert_eq!(r.lookup_path("/.well-known/acme-challenge/tok_EN-1?x"), None);
+        assert_eq!(
+            r.lookup_path("/.well-known/acme-challenge/tok_EN-1/x"),
+            None
+        );
+        assert_eq!(
+            r.lookup_path("/.well-known/acme-challenge/tok_EN-1?x"),
+            None
+        );
         assert_eq!(r.lookup_path("/tok_EN-1"), None);
         // Stored, but not base64url: never served.
         r.insert("a.b", "a.b.thumb");
@@ -402,7 +489,12 @@ mod tests {
         let r = Http01Responder::new();
         let clone = r.clone();
         r.insert("abc", "abc.t");
-        assert_eq!(clone.lookup_path("/.well-known/acme-challenge/abc").as_deref(), Some("abc.t"));
+        assert_eq!(
+            clone
+                .lookup_path("/.well-known/acme-challenge/abc")
+                .as_deref(),
+            Some("abc.t")
+        );
         assert_eq!(format!("{clone:?}"), "Http01Responder { tokens: 1 }");
     }
 
@@ -416,7 +508,10 @@ mod tests {
 
     #[test]
     fn head_end_detection() {
-        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nrest"), Some(24));
+        assert_eq!(
+            find_head_end(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nrest"),
+            Some(23)
+        );
         assert_eq!(find_head_end(b"GET / HTTP/1.1\nHost: x\n\n"), Some(22));
         assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: x\r\n"), None);
     }

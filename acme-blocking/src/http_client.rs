@@ -282,7 +282,14 @@ mod default_client {
 
     impl DefaultClient {
         fn perform(&self, request: Request) -> Result<Response, TransportError> {
-            let Request { method, url, headers, body, follow_redirects, .. } = request;
+            let Request {
+                method,
+                url,
+                headers,
+                body,
+                follow_redirects,
+                ..
+            } = request;
             let fail = |kind: TransportErrorKind, detail: &dyn fmt::Display| {
                 TransportError::new(kind, format!("{method} {url}: {detail}"))
             };
@@ -291,10 +298,13 @@ mod default_client {
                 .map_err(|e| fail(TransportErrorKind::InvalidUrl, &e))?;
 
             // ureq refuses a body (even an empty one) on GET and HEAD.
-            let carries_body = !body.is_empty()
-                || matches!(method, Method::POST | Method::PUT | Method::PATCH);
+            let carries_body =
+                !body.is_empty() || matches!(method, Method::POST | Method::PUT | Method::PATCH);
             let response = if carries_body {
-                self.send(follow_redirects, to_http(method.clone(), uri, headers, body))
+                self.send(
+                    follow_redirects,
+                    to_http(method.clone(), uri, headers, body),
+                )
             } else {
                 self.send(follow_redirects, to_http(method.clone(), uri, headers, ()))
             }
@@ -316,8 +326,8 @@ mod default_client {
                     ),
                 ));
             }
-            let body = read_capped(body.into_reader(), self.max_body_size)
-                .map_err(|e| fail(e.0, &e.1))?;
+            let body =
+                read_capped(body.into_reader(), self.max_body_size).map_err(|e| fail(e.0, &e.1))?;
 
             let mut out = Response::new(body);
             *out.status_mut() = parts.status;
@@ -333,7 +343,9 @@ mod default_client {
                 Some("https") => {}
                 Some("http") if self.allow_http => {}
                 Some("http") => {
-                    return Err("plain http:// is not allowed (see ClientBuilder::allow_http)".into());
+                    return Err(
+                        "plain http:// is not allowed (see ClientBuilder::allow_http)".into(),
+                    );
                 }
                 Some(other) => return Err(format!("unsupported scheme {other:?}")),
                 None => return Err("the URL has no scheme".into()),
@@ -383,10 +395,7 @@ mod default_client {
     }
 
     /// Reads at most `cap` bytes; one more means the body is too large.
-    fn read_capped(
-        reader: impl Read,
-        cap: usize,
-    ) -> Result<Vec<u8>, (TransportErrorKind, String)> {
+    fn read_capped(reader: impl Read, cap: usize) -> Result<Vec<u8>, (TransportErrorKind, String)> {
         let mut body = Vec::new();
         let limit = u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1);
         reader.take(limit).read_to_end(&mut body).map_err(|e| {
@@ -424,18 +433,140 @@ mod default_client {
     fn classify_io(error: &io::Error) -> TransportErrorKind {
         // rustls reports handshake and certificate failures as io::Error(InvalidData) wrapping
         // its own error.
-        if error.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+        if error
+            .get_ref()
+            .is_some_and(|inner| inner.is::<rustls::Error>())
+        {
             return TransportErrorKind::Tls;
         }
+        if is_name_resolution_error(error) {
+            return TransportErrorKind::Connect;
+        }
         match error.kind() {
+            // These only come from `connect`.
             io::ErrorKind::ConnectionRefused
             | io::ErrorKind::HostUnreachable
             | io::ErrorKind::NetworkUnreachable
             | io::ErrorKind::NetworkDown
             | io::ErrorKind::AddrNotAvailable
-            | io::ErrorKind::AddrInUse => TransportErrorKind::Connect,
+            | io::ErrorKind::AddrInUse
+            | io::ErrorKind::PermissionDenied => TransportErrorKind::Connect,
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => TransportErrorKind::Timeout,
             _ => TransportErrorKind::Io,
+        }
+    }
+
+    /// ureq passes on the error of the standard library's name lookup, which has no
+    /// `ErrorKind` of its own: recognise it by its message (Unix `getaddrinfo`) or its
+    /// Windows Sockets error code.
+    fn is_name_resolution_error(error: &io::Error) -> bool {
+        const WSAHOST_NOT_FOUND: i32 = 11001;
+        const WSANO_DATA: i32 = 11004;
+        if cfg!(windows)
+            && error
+                .raw_os_error()
+                .is_some_and(|c| (WSAHOST_NOT_FOUND..=WSANO_DATA).contains(&c))
+        {
+            return true;
+        }
+        error.raw_os_error().is_none()
+            && error
+                .to_string()
+                .starts_with("failed to lookup address information")
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn agent_settings() {
+            let client = DefaultClient::new();
+            let config = client.agent_config();
+            assert!(config.no_delay(), "TCP_NODELAY");
+            assert!(!config.http_status_as_error());
+            assert!(config.https_only());
+            assert_eq!(config.max_redirects(), 0);
+            assert!(!config.tls_config().disable_verification());
+            let timeouts = config.timeouts();
+            assert_eq!(timeouts.connect, Some(Duration::from_secs(10)));
+            assert_eq!(timeouts.global, Some(Duration::from_secs(30)));
+            assert_eq!(client.max_body_size, MAX_BODY_SIZE);
+
+            let client = DefaultClient::builder()
+                .allow_http(true)
+                .connect_timeout(Duration::from_secs(2))
+                .timeout(Duration::from_secs(3))
+                .max_body_size(7)
+                .build();
+            let config = client.agent_config();
+            assert!(!config.https_only());
+            assert_eq!(config.timeouts().connect, Some(Duration::from_secs(2)));
+            assert_eq!(config.timeouts().global, Some(Duration::from_secs(3)));
+            assert_eq!(client.max_body_size, 7);
+        }
+
+        #[test]
+        fn io_error_classification() {
+            use io::ErrorKind as K;
+            let cases = [
+                (K::ConnectionRefused, TransportErrorKind::Connect),
+                (K::HostUnreachable, TransportErrorKind::Connect),
+                (K::NetworkUnreachable, TransportErrorKind::Connect),
+                (K::TimedOut, TransportErrorKind::Timeout),
+                (K::ConnectionReset, TransportErrorKind::Io),
+                (K::ConnectionAborted, TransportErrorKind::Io),
+                (K::BrokenPipe, TransportErrorKind::Io),
+                (K::UnexpectedEof, TransportErrorKind::Io),
+                (K::InvalidData, TransportErrorKind::Io),
+            ];
+            for (kind, expected) in cases {
+                assert_eq!(
+                    classify(&ureq::Error::Io(kind.into())),
+                    expected,
+                    "{kind:?}"
+                );
+            }
+            let tls = io::Error::new(
+                K::InvalidData,
+                rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+            );
+            assert_eq!(classify(&ureq::Error::Io(tls)), TransportErrorKind::Tls);
+            assert_eq!(
+                classify(&ureq::Error::Timeout(ureq::Timeout::Global)),
+                TransportErrorKind::Timeout
+            );
+            assert_eq!(
+                classify(&ureq::Error::HostNotFound),
+                TransportErrorKind::Connect
+            );
+            // A name lookup failure, as the standard library reports it on Unix (built by
+            // hand: tests must not query a DNS server).
+            let lookup =
+                io::Error::other("failed to lookup address information: Name or service not known");
+            assert_eq!(
+                classify(&ureq::Error::Io(lookup)),
+                TransportErrorKind::Connect
+            );
+            assert_eq!(
+                classify(&ureq::Error::RequireHttpsOnly("http://x/".into())),
+                TransportErrorKind::InvalidUrl
+            );
+            assert_eq!(
+                classify(&ureq::Error::TooManyRedirects),
+                TransportErrorKind::Other
+            );
+        }
+
+        #[test]
+        fn debug_output_hides_nothing_sensitive_and_is_stable() {
+            let text = format!("{:?}", DefaultClient::new());
+            assert!(
+                text.starts_with("DefaultClient { allow_http: false"),
+                "{text}"
+            );
+            let text = format!("{:?}", DefaultClient::builder());
+            assert!(text.contains("extra_roots: 0"), "{text}");
         }
     }
 }

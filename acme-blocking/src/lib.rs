@@ -12,7 +12,7 @@
 pub mod http01;
 pub mod http_client;
 
-pub use http01::{Http01Responder, ServerHandle};
+pub use http_client::HttpClient;
 #[cfg(feature = "default-client")]
 pub use http_client::{ClientBuilder, DefaultClient, InvalidRootCertificate};
-pub use http_client::HttpClient;
+pub use http01::{Http01Responder, ServerHandle};

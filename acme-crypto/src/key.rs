@@ -6,6 +6,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use der::Decode;
 use der::asn1::{BitStringRef, OctetStringRef, UintRef};
 use p256::elliptic_curve::Generate;
+use p256::elliptic_curve::sec1::ToSec1Point;
 use pkcs8::{EncodePrivateKey, EncodePublicKey, PrivateKeyInfoRef};
 use signature::{SignatureEncoding, Signer as _};
 use spki::{ObjectIdentifier, SubjectPublicKeyInfoRef};
@@ -185,7 +186,7 @@ fn rng_error(e: impl fmt::Display) -> Error {
     Error::Random(e.to_string())
 }
 
-fn invalid(what: &str) -> impl Fn(der::Error) -> Error + '_ {
+fn invalid<E: fmt::Display>(what: &str) -> impl Fn(E) -> Error + '_ {
     move |e| Error::InvalidKey(format!("{what}: {e}"))
 }
 
@@ -231,7 +232,7 @@ impl Inner {
 
 #[cfg(feature = "rsa")]
 fn rsa_inner(key: rsa::PrivateKey) -> Result<Inner, Error> {
-    let bits = key.n().bits_vartime() as usize;
+    let bits = key.n().bit_width_vartime() as usize;
     if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) {
         return Err(Error::UnsupportedAlgorithm(format!(
             "RSA key of {bits} bits (supported: {RSA_MIN_BITS} to {RSA_MAX_BITS})"
@@ -264,11 +265,16 @@ fn sec1_curve(key: &sec1::EcPrivateKey<'_>) -> Result<ObjectIdentifier, Error> {
 
 /// An EC key from a SEC1 `ECPrivateKey` DER, on the curve `curve`.
 fn ec_inner(curve: ObjectIdentifier, sec1_der: &[u8]) -> Result<Inner, Error> {
-    let err = |crv: &str| move |e| Error::InvalidKey(format!("{crv} private key: {e}"));
     Ok(match curve {
-        SECP256R1 => Inner::P256(p256::SecretKey::from_sec1_der(sec1_der).map_err(err("P-256"))?.into()),
-        SECP384R1 => Inner::P384(p384::SecretKey::from_sec1_der(sec1_der).map_err(err("P-384"))?.into()),
-        SECP521R1 => Inner::P521(p521::SecretKey::from_sec1_der(sec1_der).map_err(err("P-521"))?.into()),
+        SECP256R1 => Inner::P256(
+            p256::SecretKey::from_sec1_der(sec1_der).map_err(invalid("P-256 private key"))?.into(),
+        ),
+        SECP384R1 => Inner::P384(
+            p384::SecretKey::from_sec1_der(sec1_der).map_err(invalid("P-384 private key"))?.into(),
+        ),
+        SECP521R1 => Inner::P521(
+            p521::SecretKey::from_sec1_der(sec1_der).map_err(invalid("P-521 private key"))?.into(),
+        ),
         other => {
             return Err(Error::UnsupportedAlgorithm(format!(
                 "elliptic curve {other} (supported: P-256, P-384, P-521)"
@@ -326,9 +332,11 @@ impl KeyPair {
             Algorithm::Es512 => Inner::P521(
                 p521::ecdsa::SigningKey::try_generate_from_rng(&mut rng).map_err(rng_error)?,
             ),
-            Algorithm::EdDsa => Inner::Ed25519(
-                ed25519_dalek::SigningKey::try_generate_from_rng(&mut rng).map_err(rng_error)?,
-            ),
+            Algorithm::EdDsa => {
+                let mut seed = Zeroizing::new([0u8; 32]);
+                getrandom::fill(seed.as_mut_slice()).map_err(rng_error)?;
+                Inner::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed))
+            }
             #[cfg(feature = "rsa")]
             Algorithm::Rs256 { bits } => {
                 if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) {
@@ -617,7 +625,7 @@ pub fn jwk_from_spki_der(spki_der: &[u8]) -> Result<Jwk, Error> {
                     let out = r.sequence(|seq| {
                         let n = UintRef::decode(seq)?;
                         let e = UintRef::decode(seq)?;
-                        Ok((n.as_bytes().to_vec(), e.as_bytes().to_vec()))
+                        Ok::<_, der::Error>((n.as_bytes().to_vec(), e.as_bytes().to_vec()))
                     })?;
                     r.finish()?;
                     Ok(out)

@@ -8,3 +8,5 @@ pub mod signer;
 pub mod error;
 pub mod flow;
 pub use error::Error;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

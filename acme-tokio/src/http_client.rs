@@ -336,8 +336,7 @@ mod default_client {
         matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
     }
 
-    /// Resolves a `Location` header against the URL that produced it (RFC 3986 §5.2, without
-    /// dot-segment removal).
+    /// Resolves a `Location` header against the URL that produced it (RFC 3986 §5.2).
     fn resolve_location(base: &Uri, location: &str) -> Result<String, TransportError> {
         let location = location.split('#').next().unwrap_or_default();
         let scheme = base.scheme_str().unwrap_or("https");
@@ -345,26 +344,58 @@ mod default_client {
         let has_scheme = location
             .split_once(':')
             .is_some_and(|(s, _)| is_scheme(s));
-        let next = if has_scheme {
-            location.to_owned()
-        } else if location.starts_with("//") {
-            format!("{scheme}:{location}")
-        } else if location.starts_with('/') {
-            format!("{scheme}://{authority}{location}")
-        } else if location.is_empty() {
+        if has_scheme {
+            return Ok(location.to_owned());
+        }
+        if location.starts_with("//") {
+            return Ok(format!("{scheme}:{location}"));
+        }
+        if location.is_empty() {
             return Err(TransportError::new(
                 TransportErrorKind::InvalidUrl,
                 "empty Location header in redirect",
             ));
-        } else if location.starts_with('?') {
-            format!("{scheme}://{authority}{}{location}", base.path())
-        } else {
-            let path = base.path();
-            let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
-            let dir = if dir.is_empty() { "/" } else { dir };
-            format!("{scheme}://{authority}{dir}{location}")
+        }
+        if location.starts_with('?') {
+            return Ok(format!("{scheme}://{authority}{}{location}", base.path()));
+        }
+        let (path, query) = match location.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (location, None),
         };
+        let merged = if path.starts_with('/') {
+            path.to_owned()
+        } else {
+            let base_path = base.path();
+            let dir = &base_path[..base_path.rfind('/').map_or(0, |i| i + 1)];
+            format!("{}{path}", if dir.is_empty() { "/" } else { dir })
+        };
+        let mut next = format!("{scheme}://{authority}{}", remove_dot_segments(&merged));
+        if let Some(query) = query {
+            next.push('?');
+            next.push_str(query);
+        }
         Ok(next)
+    }
+
+    /// RFC 3986 §5.2.4 for an absolute path.
+    fn remove_dot_segments(path: &str) -> String {
+        let segments: Vec<&str> = path.split('/').skip(1).collect();
+        let mut out: Vec<&str> = Vec::with_capacity(segments.len());
+        for (i, segment) in segments.iter().enumerate() {
+            let last = i + 1 == segments.len();
+            match *segment {
+                "." => {}
+                ".." => {
+                    out.pop();
+                }
+                other => out.push(other),
+            }
+            if last && matches!(*segment, "." | "..") {
+                out.push("");
+            }
+        }
+        format!("/{}", out.join("/"))
     }
 
     fn is_scheme(s: &str) -> bool {
@@ -530,6 +561,10 @@ mod default_client {
                 ("next", "https://example.com:8443/dir/sub/next"),
                 ("?y=2", "https://example.com:8443/dir/sub/page?y=2"),
                 ("/frag#part", "https://example.com:8443/frag"),
+                ("../up?z", "https://example.com:8443/dir/up?z"),
+                ("../../../top", "https://example.com:8443/top"),
+                ("./here/.", "https://example.com:8443/dir/sub/here/"),
+                ("/a/b/..", "https://example.com:8443/a/"),
             ];
             for (location, expected) in cases {
                 assert_eq!(resolve_location(&base(), location).unwrap(), expected);

@@ -165,18 +165,18 @@ fn find_workspace_rust_version(manifest: &str) -> Option<RustVersion> {
 /// workspace's.
 pub(crate) fn msrv() -> Result<()> {
     let msrv = workspace_rust_version()?;
-    let metadata = output(cargo().args([
-        "metadata",
-        "--format-version",
-        "1",
-        "--all-features",
-    ]))?;
+    let metadata = output(cargo().args(["metadata", "--format-version", "1", "--all-features"]))?;
     let metadata: Value = serde_json::from_str(&metadata)?;
     let report = msrv_report(&metadata, msrv)?;
-    let newest = report
-        .newest
-        .map(|(v, ref names)| format!("{v} ({})", names.join(", ")))
-        .unwrap_or_else(|| "none declared".to_owned());
+    let newest = match &report.newest {
+        Some((version, names)) if names.len() > 6 => format!(
+            "{version} ({} and {} more)",
+            names[..6].join(", "),
+            names.len() - 6
+        ),
+        Some((version, names)) => format!("{version} ({})", names.join(", ")),
+        None => "none declared".to_owned(),
+    };
     if report.offenders.is_empty() {
         println!(
             "msrv: ok: {} packages reachable from the workspace (normal+build dependencies, all \
@@ -200,6 +200,7 @@ pub(crate) fn msrv() -> Result<()> {
 struct MsrvReport {
     reachable: usize,
     undeclared: usize,
+    /// The newest rust-version among the dependencies (members excluded) and who needs it.
     newest: Option<(RustVersion, Vec<String>)>,
     /// "name version requires rust X (via a -> b -> name)".
     offenders: Vec<String>,
@@ -223,7 +224,11 @@ fn msrv_report(metadata: &Value, msrv: RustVersion) -> Result<MsrvReport> {
     let mut packages: HashMap<String, (String, Option<RustVersion>)> = HashMap::new();
     for package in array_of(metadata, "packages")? {
         let id = str_of(&package, "id")?;
-        let label = format!("{} {}", str_of(&package, "name")?, str_of(&package, "version")?);
+        let label = format!(
+            "{} {}",
+            str_of(&package, "name")?,
+            str_of(&package, "version")?
+        );
         let rust_version = package
             .get("rust_version")
             .and_then(Value::as_str)
@@ -254,12 +259,14 @@ fn msrv_report(metadata: &Value, msrv: RustVersion) -> Result<MsrvReport> {
     // Breadth-first from the members, remembering how each package was first reached.
     let mut parent: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut queue = VecDeque::new();
+    let mut members = BTreeSet::new();
     for member in array_of(metadata, "workspace_members")? {
         let id = member
             .as_str()
             .ok_or("cargo metadata: non-string member")?
             .to_owned();
         parent.insert(id.clone(), None);
+        members.insert(id.clone());
         queue.push_back(id);
     }
     while let Some(id) = queue.pop_front() {
@@ -288,6 +295,7 @@ fn msrv_report(metadata: &Value, msrv: RustVersion) -> Result<MsrvReport> {
             continue;
         };
         match &mut report.newest {
+            _ if members.contains(id) => {}
             Some((newest, names)) if *newest == rust_version => names.push(label(id)),
             Some((newest, _)) if *newest > rust_version => {}
             newest => *newest = Some((rust_version, vec![label(id)])),
@@ -332,12 +340,16 @@ mod tests {
             find_workspace_rust_version(manifest),
             RustVersion::parse("1.88")
         );
-        assert_eq!(find_workspace_rust_version("[package]\nrust-version = \"1.2\""), None);
+        assert_eq!(
+            find_workspace_rust_version("[package]\nrust-version = \"1.2\""),
+            None
+        );
     }
 
     #[test]
     fn parses_cargo_tree_lines() {
-        let tree = "acme-proto v0.1.0 (/w/acme-proto)\nhttp v1.5.0\nbytes v1.12.2\nhttp v1.5.0 (*)\n\n";
+        let tree =
+            "acme-proto v0.1.0 (/w/acme-proto)\nhttp v1.5.0\nbytes v1.12.2\nhttp v1.5.0 (*)\n\n";
         let packages = parse_tree_packages(tree);
         assert_eq!(packages.len(), 3);
         assert!(packages.contains(&("bytes".to_owned(), "1.12.2".to_owned())));
@@ -370,6 +382,11 @@ mod tests {
         let report = msrv_report(&metadata, msrv).expect("well-formed metadata");
         assert_eq!(report.reachable, 4, "b is a dev-dependency only");
         assert_eq!(report.undeclared, 1);
+        let (newest, names) = report.newest.as_ref().expect("some declared");
+        assert_eq!(
+            (newest.to_string(), names.clone()),
+            ("1.90.0".to_owned(), vec!["a 1.0.0".to_owned()])
+        );
         assert_eq!(
             report.offenders,
             vec!["a 1.0.0 requires rust 1.90.0 (via member 0.1.0 -> c 1.0.0 -> a 1.0.0)"]

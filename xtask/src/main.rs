@@ -1,1 +1,129 @@
-fn main() {}
+//! Developer tasks for this workspace, run as `cargo xtask <command>` (alias in
+//! `.cargo/config.toml`). `cargo xtask help` lists the commands.
+//!
+//! Adding a command: write `fn(&[String]) -> Result<ExitCode>` in a module and add a row to
+//! [`COMMANDS`]; the help text is built from that table.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line tool reports on the terminal"
+)]
+
+mod checks;
+mod ci;
+mod demo;
+mod pebble;
+mod util;
+
+use std::process::ExitCode;
+
+use util::Result;
+
+/// One `cargo xtask` command.
+struct Command {
+    name: &'static str,
+    /// Arguments, as shown in the help.
+    usage: &'static str,
+    about: &'static str,
+    run: fn(&[String]) -> Result<ExitCode>,
+}
+
+const COMMANDS: &[Command] = &[
+    Command {
+        name: "ci",
+        usage: "[PHASE...] [--list]",
+        about: "fmt, clippy, purity, msrv, tests, then end-to-end tests against Pebble \
+                (`ci --list` shows the phases)",
+        run: ci::command,
+    },
+    Command {
+        name: "purity",
+        usage: "",
+        about: "fail if acme-proto's dependency tree has an I/O, runtime or OS-randomness crate",
+        run: checks::purity_command,
+    },
+    Command {
+        name: "msrv",
+        usage: "",
+        about: "fail if a dependency declares a rust-version newer than the workspace's",
+        run: checks::msrv_command,
+    },
+    Command {
+        name: "pebble",
+        usage: "[start|stop|status|env] [PEBBLE OPTIONS]",
+        about: "run a local Pebble ACME server + pebble-challtestsrv (default action: start)",
+        run: pebble::command,
+    },
+    Command {
+        name: "demo",
+        usage: "[--challenge http-01|dns-01|tls-alpn-01]",
+        about: "issue a certificate for demo.example.com from a fresh Pebble with the \
+                acme-tokio `issue` example (output in out/demo)",
+        run: demo::command,
+    },
+    Command {
+        name: "help",
+        usage: "",
+        about: "show this text",
+        run: help_command,
+    },
+];
+
+fn help() -> String {
+    let mut text = String::from("usage: cargo xtask <command> [arguments]\n\ncommands:\n");
+    for command in COMMANDS {
+        let synopsis = format!("{} {}", command.name, command.usage);
+        text.push_str(&format!(
+            "  {}\n      {}\n",
+            synopsis.trim_end(),
+            command.about
+        ));
+    }
+    text.push_str(&format!(
+        "\nPEBBLE OPTIONS (`pebble start`, `pebble env`):\n{}\n",
+        pebble::PebbleOptions::FLAGS_HELP
+    ));
+    text.push_str(
+        "\n`pebble start` reuses a running instance with the same options and restarts it \
+         otherwise;\n`pebble status` exits 1 when it is not running; `pebble env` prints the \
+         test environment as\n`export` lines (eval \"$(cargo xtask pebble env)\"):\n",
+    );
+    let eab = pebble::PebbleOptions {
+        eab: true,
+        ..pebble::PebbleOptions::DEFAULT
+    };
+    for (key, value) in eab.test_env() {
+        text.push_str(&format!("  {key}={value}\n"));
+    }
+    text.push_str("  (ACME_TEST_EAB_KID/KEY only with --eab; the key is base64url, HS256)\n\n");
+    text.push_str(&ci::help());
+    text
+}
+
+fn help_command(_args: &[String]) -> Result<ExitCode> {
+    print!("{}", help());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((name, rest)) = args.split_first() else {
+        print!("{}", help());
+        return ExitCode::SUCCESS;
+    };
+    let name = match name.as_str() {
+        "-h" | "--help" => "help",
+        other => other,
+    };
+    let Some(command) = COMMANDS.iter().find(|c| c.name == name) else {
+        eprint!("error: unknown command `{name}`\n\n{}", help());
+        return ExitCode::from(2);
+    };
+    match (command.run)(rest) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -96,8 +96,8 @@ impl PebbleOptions {
     };
 
     /// Help text for the flags [`PebbleOptions::parse_flag`] understands.
-    pub(crate) const FLAGS_HELP: &str = "\
-  --eab                  require external account binding (ACME_TEST_EAB_KID/KEY are set)
+    pub(crate) const FLAGS_HELP: &str =
+        "  --eab                  require external account binding (ACME_TEST_EAB_KID/KEY are set)
   --alt-roots N          PEBBLE_ALTERNATE_ROOTS=N (alternate chains)
   --nonce-reject PCT     PEBBLE_WFE_NONCEREJECT=PCT (Pebble's default is 5)
   --always-valid         PEBBLE_VA_ALWAYS_VALID=1 (challenges are not really checked)
@@ -113,13 +113,13 @@ impl PebbleOptions {
         flag: &str,
         rest: &mut impl Iterator<Item = String>,
     ) -> Result<bool> {
-        fn value<T: std::str::FromStr>(
+        fn value<T>(
             flag: &str,
             rest: &mut impl Iterator<Item = String>,
             max: Option<T>,
         ) -> Result<T>
         where
-            T: PartialOrd + std::fmt::Display,
+            T: std::str::FromStr + PartialOrd + std::fmt::Display,
         {
             let Some(raw) = rest.next() else {
                 bail!("{flag} needs a value");
@@ -253,6 +253,11 @@ impl PebbleOptions {
         }
         env
     }
+}
+
+/// The PEM file of the CA that signs Pebble's listener certificate (`ACME_TEST_CA_CERT`).
+pub(crate) fn ca_cert_path() -> PathBuf {
+    Files::new().ca_cert
 }
 
 /// The files under `.pebble/`.
@@ -535,11 +540,7 @@ impl Pebble {
             &format!("{}\n", challtestsrv.id()),
             0o644,
         )?;
-        write_file(
-            &self.files.pebble_pid,
-            &format!("{}\n", pebble.id()),
-            0o644,
-        )?;
+        write_file(&self.files.pebble_pid, &format!("{}\n", pebble.id()), 0o644)?;
         write_file(
             &self.files.options,
             &format!("{}\n", self.options.to_flags().join(" ")),
@@ -651,7 +652,10 @@ pub(crate) fn start_detached(options: PebbleOptions) -> Result<()> {
         && running == options
         && listeners_up()
     {
-        println!("Pebble is already running ({}): reusing it", options.describe());
+        println!(
+            "Pebble is already running ({}): reusing it",
+            options.describe()
+        );
         return Ok(());
     }
     let pebble = Pebble::launch(options, true)?;
@@ -719,7 +723,12 @@ fn listeners_up() -> bool {
 /// Fails with a clear message if another program holds one of our addresses.
 fn ensure_ports_free() -> Result<()> {
     let mut busy = Vec::new();
-    for addr in [ACME_ADDR, MANAGEMENT_ADDR, DNS_ADDR, CHALLTESTSRV_MANAGEMENT_ADDR] {
+    for addr in [
+        ACME_ADDR,
+        MANAGEMENT_ADDR,
+        DNS_ADDR,
+        CHALLTESTSRV_MANAGEMENT_ADDR,
+    ] {
         if TcpListener::bind(addr).is_err() {
             busy.push(format!("{addr}/tcp"));
         }
@@ -748,7 +757,10 @@ fn process_matches(pid: u32, name: &str) -> bool {
     };
     let argv0 = cmdline.split(|&b| b == 0).next().unwrap_or_default();
     let argv0 = String::from_utf8_lossy(argv0);
-    Path::new(argv0.as_ref()).file_name().is_some_and(|f| f == name) && is_alive(pid)
+    Path::new(argv0.as_ref())
+        .file_name()
+        .is_some_and(|f| f == name)
+        && is_alive(pid)
 }
 
 /// Whether `pid` exists and is not a zombie.
@@ -827,7 +839,10 @@ pub(crate) fn status() -> bool {
             Some(pid) if process_matches(pid, name) => println!("{name}: running (pid {pid})"),
             Some(pid) => {
                 all_alive = false;
-                println!("{name}: not running (stale pid {pid} in {})", pid_file.display());
+                println!(
+                    "{name}: not running (stale pid {pid} in {})",
+                    pid_file.display()
+                );
             }
             None => {
                 all_alive = false;
@@ -847,7 +862,11 @@ pub(crate) fn status() -> bool {
         if up { "up" } else { "NOT all answering" }
     );
     println!("directory: {DIRECTORY_URL}");
-    println!("logs: {} {}", files.pebble_log.display(), files.challtestsrv_log.display());
+    println!(
+        "logs: {} {}",
+        files.pebble_log.display(),
+        files.challtestsrv_log.display()
+    );
     up
 }
 
@@ -916,9 +935,8 @@ mod tests {
 
     #[test]
     fn options_round_trip_through_flags() {
-        let options =
-            PebbleOptions::parse(args("--eab --alt-roots 2 --nonce-reject 50 --nosleep"))
-                .expect("valid flags");
+        let options = PebbleOptions::parse(args("--eab --alt-roots 2 --nonce-reject 50 --nosleep"))
+            .expect("valid flags");
         assert!(options.eab && options.nosleep && !options.always_valid);
         assert_eq!(options.alt_roots, 2);
         assert_eq!(options.nonce_reject, Some(50));
@@ -936,8 +954,8 @@ mod tests {
 
     #[test]
     fn pebble_env_matches_options() {
-        let options = PebbleOptions::parse(args("--always-valid --authz-reuse 100"))
-            .expect("valid flags");
+        let options =
+            PebbleOptions::parse(args("--always-valid --authz-reuse 100")).expect("valid flags");
         assert_eq!(
             options.pebble_env(),
             vec![
@@ -949,7 +967,8 @@ mod tests {
 
     #[test]
     fn eab_credentials_only_in_eab_env() {
-        let has_eab = |o: PebbleOptions| o.test_env().iter().any(|(k, _)| *k == "ACME_TEST_EAB_KID");
+        let has_eab =
+            |o: PebbleOptions| o.test_env().iter().any(|(k, _)| *k == "ACME_TEST_EAB_KID");
         assert!(!has_eab(PebbleOptions::DEFAULT));
         assert!(has_eab(PebbleOptions {
             eab: true,
@@ -963,6 +982,91 @@ mod tests {
             shell_exports(&[("A", "it's".to_owned())]),
             "export A='it'\\''s'\n"
         );
+    }
+
+    /// `host:port` of an `http(s)://host:port/...` URL.
+    fn authority(url: &str) -> &str {
+        let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+        rest.split('/').next().unwrap_or(rest)
+    }
+
+    /// Skips a (possibly compressed) DNS name starting at `pos`.
+    fn skip_name(msg: &[u8], mut pos: usize) -> usize {
+        loop {
+            let len = usize::from(msg[pos]);
+            if len == 0 {
+                return pos + 1;
+            }
+            if len & 0xC0 == 0xC0 {
+                return pos + 2;
+            }
+            pos += 1 + len;
+        }
+    }
+
+    /// The RDATA of the answers to one query sent to challtestsrv's DNS server.
+    fn dns_answers(name: &str, qtype: u16) -> Vec<Vec<u8>> {
+        let mut query = vec![0x42, 0x42, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        for label in name.split('.') {
+            query.push(u8::try_from(label.len()).expect("short label"));
+            query.extend_from_slice(label.as_bytes());
+        }
+        query.push(0);
+        query.extend_from_slice(&qtype.to_be_bytes());
+        query.extend_from_slice(&1u16.to_be_bytes());
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind a UDP socket");
+        socket
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("set timeout");
+        socket.send_to(&query, DNS_ADDR).expect("send DNS query");
+        let mut buf = [0u8; 1500];
+        let len = socket.recv(&mut buf).expect("DNS answer within 5 s");
+        let msg = &buf[..len];
+        assert_eq!(msg[..2], [0x42, 0x42], "answer to our query");
+        let answers = u16::from_be_bytes([msg[6], msg[7]]);
+        let mut pos = skip_name(msg, 12) + 4;
+        let mut rdata = Vec::new();
+        for _ in 0..answers {
+            pos = skip_name(msg, pos) + 8;
+            let rdlen = usize::from(u16::from_be_bytes([msg[pos], msg[pos + 1]]));
+            rdata.push(msg[pos + 2..pos + 2 + rdlen].to_vec());
+            pos += 2 + rdlen;
+        }
+        rdata
+    }
+
+    #[test]
+    fn authority_of_urls() {
+        assert_eq!(authority(DIRECTORY_URL), "127.0.0.1:14000");
+        assert_eq!(authority(CHALLTESTSRV_URL), "127.0.0.1:8055");
+    }
+
+    /// The environment contract, checked against the instance `cargo xtask ci` starts.
+    #[test]
+    #[ignore = "needs Pebble (cargo xtask ci)"]
+    fn pebble_environment_contract_holds() {
+        let var = |key: &str| std::env::var(key).unwrap_or_else(|_| panic!("{key} is not set"));
+        assert_eq!(var("ACME_TEST_DIRECTORY"), DIRECTORY_URL);
+        let ca = fs::read_to_string(var("ACME_TEST_CA_CERT")).expect("ACME_TEST_CA_CERT readable");
+        assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"));
+        for key in [
+            "ACME_TEST_DIRECTORY",
+            "ACME_TEST_PEBBLE_MGMT",
+            "ACME_TEST_CHALLTESTSRV",
+        ] {
+            let addr: SocketAddr = authority(&var(key)).parse().expect("IP:port URL");
+            TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+                .unwrap_or_else(|e| panic!("{key}: cannot connect to {addr}: {e}"));
+        }
+        // Every name resolves to 127.0.0.1, and only over IPv4.
+        assert_eq!(dns_answers("demo.example.com", 1), vec![vec![127, 0, 0, 1]]);
+        assert_eq!(dns_answers("demo.example.com", 28), Vec::<Vec<u8>>::new());
+        // challtestsrv's own responders are off: the tests' responders can bind these ports.
+        for key in ["ACME_TEST_HTTP_PORT", "ACME_TEST_TLS_PORT"] {
+            let port: u16 = var(key).parse().expect("a port number");
+            TcpListener::bind(("127.0.0.1", port))
+                .unwrap_or_else(|e| panic!("{key}: port {port} is taken: {e}"));
+        }
     }
 
     #[test]

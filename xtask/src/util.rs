@@ -80,7 +80,11 @@ pub(crate) fn output(cmd: &mut Command) -> Result<String> {
         .output()
         .map_err(|e| format!("cannot run `{}`: {e}", display(cmd)))?;
     if !out.status.success() {
-        bail!("`{}` failed ({})", display(cmd), describe_status(out.status));
+        bail!(
+            "`{}` failed ({})",
+            display(cmd),
+            describe_status(out.status)
+        );
     }
     Ok(String::from_utf8(out.stdout)
         .map_err(|_| format!("`{}` printed invalid UTF-8", display(cmd)))?)

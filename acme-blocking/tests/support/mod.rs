@@ -25,7 +25,9 @@ pub fn test_ca() -> TestCa {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "acme-blocking test CA");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "acme-blocking test CA");
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let ca_cert = ca_params.self_signed(&ca_key).unwrap();
     let issuer = Issuer::new(ca_params, ca_key);
@@ -33,7 +35,9 @@ pub fn test_ca() -> TestCa {
     let leaf_key = KeyPair::generate().unwrap();
     let mut leaf_params =
         CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
-    leaf_params.distinguished_name.push(DnType::CommonName, "test server");
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "test server");
     leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let leaf_cert = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
 
@@ -47,7 +51,10 @@ pub fn test_ca() -> TestCa {
     .with_no_client_auth()
     .with_single_cert(chain, key)
     .unwrap();
-    TestCa { ca_pem: ca_cert.pem(), server_config: Arc::new(server_config) }
+    TestCa {
+        ca_pem: ca_cert.pem(),
+        server_config: Arc::new(server_config),
+    }
 }
 
 /// A request as the test server parsed it.
@@ -61,14 +68,22 @@ pub struct Seen {
 
 impl Seen {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
 /// What the test server does with a request.
 pub enum Reply {
     /// A complete response (`Content-Length`, or chunked when `chunked`).
-    Respond { status: u16, headers: Vec<(String, String)>, body: Vec<u8>, chunked: bool },
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        chunked: bool,
+    },
     /// Never answer (for a few seconds).
     Hang,
     /// Headers announcing 1000 bytes, 10 of them, then silence.
@@ -124,7 +139,9 @@ impl TestServer {
                     let seen = Arc::clone(&seen);
                     let tls = tls.clone();
                     thread::spawn(move || {
-                        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                        stream
+                            .set_read_timeout(Some(Duration::from_secs(10)))
+                            .unwrap();
                         match tls {
                             Some(config) => {
                                 let Ok(conn) = rustls::ServerConnection::new(config) else {
@@ -142,7 +159,12 @@ impl TestServer {
                 }
             });
         }
-        TestServer { addr, connections, seen, tls: is_tls }
+        TestServer {
+            addr,
+            connections,
+            seen,
+            tls: is_tls,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -162,25 +184,35 @@ impl TestServer {
 fn serve_connection<S: Read + Write>(stream: S, handler: &Handler, seen: &Mutex<Vec<Seen>>) {
     let mut reader = BufReader::new(stream);
     loop {
-        let Some(request) = read_request(&mut reader) else { return };
+        let Some(request) = read_request(&mut reader) else {
+            return;
+        };
         seen.lock().unwrap().push(request.clone());
-        let close = request.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let close = request
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let is_head = request.method == "HEAD";
         let stream = reader.get_mut();
-        let result = match handler(&request) {
-            Reply::Respond { status, headers, body, chunked } => {
+        let reply = handler(&request);
+        let result = match &reply {
+            Reply::Respond {
+                status,
+                headers,
+                body,
+                chunked,
+            } => {
                 let mut out = format!("HTTP/1.1 {status} Test\r\n");
-                for (name, value) in &headers {
+                for (name, value) in headers {
                     out.push_str(&format!("{name}: {value}\r\n"));
                 }
-                if chunked {
+                if *chunked {
                     out.push_str("Transfer-Encoding: chunked\r\n\r\n");
                 } else {
                     out.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
                 }
                 let mut out = out.into_bytes();
                 if !is_head {
-                    if chunked {
+                    if *chunked {
                         for chunk in body.chunks(512) {
                             out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
                             out.extend_from_slice(chunk);
@@ -188,7 +220,7 @@ fn serve_connection<S: Read + Write>(stream: S, handler: &Handler, seen: &Mutex<
                         }
                         out.extend_from_slice(b"0\r\n\r\n");
                     } else {
-                        out.extend_from_slice(&body);
+                        out.extend_from_slice(body);
                     }
                 }
                 stream.write_all(&out).and_then(|()| stream.flush())
@@ -200,7 +232,7 @@ fn serve_connection<S: Read + Write>(stream: S, handler: &Handler, seen: &Mutex<
             Reply::PartialThenHang | Reply::PartialThenClose => {
                 let partial = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789";
                 let _ = stream.write_all(partial).and_then(|()| stream.flush());
-                if matches!(handler(&request), Reply::PartialThenHang) {
+                if matches!(reply, Reply::PartialThenHang) {
                     thread::sleep(Duration::from_secs(5));
                 }
                 return;
@@ -233,8 +265,15 @@ fn read_request<R: BufRead>(reader: &mut R) -> Option<Seen> {
         let (name, value) = line.split_once(':')?;
         headers.push((name.trim().to_owned(), value.trim().to_owned()));
     }
-    let mut seen = Seen { method, path, headers, body: Vec::new() };
-    let length: usize = seen.header("content-length").map_or(0, |v| v.parse().unwrap());
+    let mut seen = Seen {
+        method,
+        path,
+        headers,
+        body: Vec::new(),
+    };
+    let length: usize = seen
+        .header("content-length")
+        .map_or(0, |v| v.parse().unwrap());
     seen.body = vec![0; length];
     reader.read_exact(&mut seen.body).ok()?;
     Some(seen)
@@ -243,7 +282,10 @@ fn read_request<R: BufRead>(reader: &mut R) -> Option<Seen> {
 /// A request as the ACME core would emit it.
 pub fn request(method: Method, url: &str) -> Request {
     let mut headers = HeaderMap::new();
-    headers.insert("user-agent", HeaderValue::from_static("acme-blocking-tests/0"));
+    headers.insert(
+        "user-agent",
+        HeaderValue::from_static("acme-blocking-tests/0"),
+    );
     Request {
         id: RequestId(1),
         endpoint: Endpoint::Directory,

@@ -212,7 +212,11 @@ impl Problem {
     /// Parse a problem document liberally: members of the wrong JSON type are dropped, not
     /// fatal. Returns `None` when the body is not a JSON object.
     pub fn from_json(body: &[u8]) -> Option<Problem> {
-        let raw: RawProblem = serde_json::from_slice(body).ok()?;
+        let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+        if !value.is_object() {
+            return None;
+        }
+        let raw: RawProblem = serde_json::from_value(value).ok()?;
         let kind = match raw.kind.as_ref().and_then(|v| v.as_str()) {
             Some(uri) => ProblemType::from_uri(uri),
             None => ProblemType::Other("about:blank".to_owned()),
