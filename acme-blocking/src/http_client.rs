@@ -297,10 +297,16 @@ mod default_client {
                 .check_url(&url)
                 .map_err(|e| fail(TransportErrorKind::InvalidUrl, &e))?;
 
-            // ureq refuses a body (even an empty one) on GET and HEAD.
-            let carries_body =
-                !body.is_empty() || matches!(method, Method::POST | Method::PUT | Method::PATCH);
-            let response = if carries_body {
+            // ureq refuses a body (even an empty one) on GET, HEAD and the like; say so plainly
+            // rather than report a protocol error.
+            let takes_body = matches!(method, Method::POST | Method::PUT | Method::PATCH);
+            if !body.is_empty() && !takes_body {
+                return Err(fail(
+                    TransportErrorKind::Other,
+                    &"this method cannot carry a request body",
+                ));
+            }
+            let response = if takes_body {
                 self.send(
                     follow_redirects,
                     to_http(method.clone(), uri, headers, body),
@@ -311,19 +317,22 @@ mod default_client {
             .map_err(|e| fail(classify(&e), &e))?;
 
             let (parts, body) = response.into_parts();
+            // Refuse early when the declared length is already too much (a HEAD answer, or a
+            // status without content, declares a length it does not send).
+            let bodiless = method == Method::HEAD
+                || parts.status.is_informational()
+                || parts.status == http::StatusCode::NO_CONTENT
+                || parts.status == http::StatusCode::NOT_MODIFIED;
             let declared = parts
                 .headers
                 .get(http::header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok());
-            if declared.is_some_and(|n| n > self.max_body_size as u64) {
+            let limit = self.max_body_size as u64;
+            if let Some(declared) = declared.filter(|&n| !bodiless && n > limit) {
                 return Err(fail(
                     TransportErrorKind::BodyTooLarge,
-                    &format_args!(
-                        "Content-Length {} exceeds the {}-byte limit",
-                        declared.unwrap_or_default(),
-                        self.max_body_size
-                    ),
+                    &format_args!("Content-Length {declared} exceeds the {limit}-byte limit"),
                 ));
             }
             let body =

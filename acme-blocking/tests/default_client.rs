@@ -140,16 +140,17 @@ fn connections_are_reused() {
         Reply::ok(&format!("you asked for {}", seen.path))
     });
     let client = trusting_client(&ca.ca_pem);
+    // The directory request (which may follow redirects, so is configured per request)
+    // opens the connection the other requests then reuse.
+    let mut directory = get(&server.url("/directory"));
+    directory.follow_redirects = true;
+    client.execute(directory).unwrap();
     for i in 0..3 {
         let path = format!("/r{i}");
         let response = client.execute(get(&server.url(&path))).unwrap();
         assert_eq!(response.body(), format!("you asked for {path}").as_bytes());
     }
-    // A request that may follow redirects shares the same pool.
-    let mut directory = get(&server.url("/directory"));
-    directory.follow_redirects = true;
-    client.execute(directory).unwrap();
-    // And so does a clone of the client.
+    // Clones share the pool.
     client.clone().execute(get(&server.url("/clone"))).unwrap();
     assert_eq!(server.connection_count(), 1);
     assert_eq!(server.requests().len(), 5);
@@ -259,6 +260,23 @@ fn body_size_cap() {
         let err = client.execute(get(&server.url(path))).unwrap_err();
         assert_eq!(err.kind, TransportErrorKind::BodyTooLarge, "{path}: {err}");
     }
+    // A HEAD answer declares a length it does not send: not too large.
+    let response = client
+        .execute(request(Method::HEAD, &server.url("/over")))
+        .unwrap();
+    assert_eq!(response.headers()["content-length"], "1025");
+    assert!(response.body().is_empty());
+}
+
+#[test]
+fn get_with_a_body_is_refused_before_sending() {
+    let server = TestServer::start(None, |_| Reply::ok("never"));
+    let client = DefaultClient::builder().allow_http(true).build();
+    let mut req = get(&server.url("/"));
+    req.body = b"oops".to_vec();
+    let err = client.execute(req).unwrap_err();
+    assert_eq!(err.kind, TransportErrorKind::Other, "{err}");
+    assert_eq!(server.connection_count(), 0);
 }
 
 #[test]

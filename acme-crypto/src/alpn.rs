@@ -49,7 +49,10 @@ pub struct TlsAlpn01Cert {
 impl fmt::Debug for TlsAlpn01Cert {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TlsAlpn01Cert")
-            .field("certificate_der", &format_args!("<{} bytes>", self.certificate_der.len()))
+            .field(
+                "certificate_der",
+                &format_args!("<{} bytes>", self.certificate_der.len()),
+            )
             .field("private_key_pkcs8_der", &format_args!("<redacted>"))
             .finish()
     }
@@ -133,15 +136,20 @@ pub fn tls_alpn01_certificate(
         extn_id: ID_PE_ACME_IDENTIFIER,
         critical: true,
         extn_value: OctetString::new(
-            OctetString::new(digest.as_slice()).map_err(cert_error)?.to_der().map_err(cert_error)?,
+            OctetString::new(digest.as_slice())
+                .map_err(cert_error)?
+                .to_der()
+                .map_err(cert_error)?,
         )
         .map_err(cert_error)?,
     };
 
     let subject = Name::from_str(SUBJECT).map_err(cert_error)?;
-    let mut builder = CertificateBuilder::new(SelfSigned(subject), serial, validity, spki)
+    let mut builder =
+        CertificateBuilder::new(SelfSigned(subject), serial, validity, spki).map_err(cert_error)?;
+    builder
+        .add_extension(&SubjectAltName(vec![san]))
         .map_err(cert_error)?;
-    builder.add_extension(&SubjectAltName(vec![san])).map_err(cert_error)?;
     builder.add_extension(acme_identifier).map_err(cert_error)?;
     let certificate = key.build_x509(builder).map_err(cert_error)?;
 

@@ -23,13 +23,16 @@ pub struct CertificateChain {
 impl fmt::Debug for CertificateChain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let lens: Vec<usize> = self.certs.iter().map(Vec::len).collect();
-        f.debug_struct("CertificateChain").field("der_lengths", &lens).finish()
+        f.debug_struct("CertificateChain")
+            .field("der_lengths", &lens)
+            .finish()
     }
 }
 
 fn parse(der: &[u8], position: usize) -> Result<Certificate, Error> {
-    Certificate::from_der(der)
-        .map_err(|e| Error::Certificate(format!("certificate #{} does not parse: {e}", position + 1)))
+    Certificate::from_der(der).map_err(|e| {
+        Error::Certificate(format!("certificate #{} does not parse: {e}", position + 1))
+    })
 }
 
 impl CertificateChain {
@@ -46,7 +49,9 @@ impl CertificateChain {
                 return Err(Error::Pem("a CERTIFICATE block carries headers".to_owned()));
             }
             if certs.len() == MAX_CHAIN_LEN {
-                return Err(Error::TooManyCertificates { limit: MAX_CHAIN_LEN });
+                return Err(Error::TooManyCertificates {
+                    limit: MAX_CHAIN_LEN,
+                });
             }
             certs.push(block.der.to_vec());
         }
@@ -59,7 +64,9 @@ impl CertificateChain {
             return Err(Error::NoCertificates);
         }
         if certs.len() > MAX_CHAIN_LEN {
-            return Err(Error::TooManyCertificates { limit: MAX_CHAIN_LEN });
+            return Err(Error::TooManyCertificates {
+                limit: MAX_CHAIN_LEN,
+            });
         }
         for (i, der) in certs.iter().enumerate() {
             parse(der, i)?;
@@ -85,7 +92,10 @@ impl CertificateChain {
 
     /// Facts about every certificate, leaf first.
     pub fn infos(&self) -> Result<Vec<CertificateInfo>, Error> {
-        self.certs.iter().map(|c| CertificateInfo::from_der(c)).collect()
+        self.certs
+            .iter()
+            .map(|c| CertificateInfo::from_der(c))
+            .collect()
     }
 
     /// The issuer common name of the last certificate in the chain: the root the chain
@@ -133,7 +143,9 @@ pub fn select_chain<'a>(
         .or_else(|| {
             chains.iter().find(|c| {
                 c.infos().is_ok_and(|infos| {
-                    infos.iter().any(|i| i.issuer_common_name.as_deref() == Some(preferred))
+                    infos
+                        .iter()
+                        .any(|i| i.issuer_common_name.as_deref() == Some(preferred))
                 })
             })
         })
@@ -165,7 +177,10 @@ pub struct CertificateInfo {
 }
 
 fn common_name(name: &Name) -> Option<String> {
-    name.common_name().ok().flatten().map(|cn| cn.value().into_owned())
+    name.common_name()
+        .ok()
+        .flatten()
+        .map(|cn| cn.value().into_owned())
 }
 
 /// The `dns` and `ip` identifiers among general names; other kinds are skipped.
@@ -199,7 +214,9 @@ fn authority_key_identifier(cert: &Certificate) -> Result<Option<Vec<u8>>, Error
         .tbs_certificate()
         .get_extension::<AuthorityKeyIdentifier>()
         .map_err(|e| Error::Certificate(format!("authorityKeyIdentifier extension: {e}")))?;
-    Ok(aki.and_then(|(_, aki)| aki.key_identifier).map(|k| k.as_bytes().to_vec()))
+    Ok(aki
+        .and_then(|(_, aki)| aki.key_identifier)
+        .map(|k| k.as_bytes().to_vec()))
 }
 
 impl CertificateInfo {
@@ -210,7 +227,9 @@ impl CertificateInfo {
         let san = tbs
             .get_extension::<SubjectAltName>()
             .map_err(|e| Error::Certificate(format!("subjectAltName extension: {e}")))?;
-        let subject_alt_names = san.map(|(_, san)| identifiers_of(&san.0)).unwrap_or_default();
+        let subject_alt_names = san
+            .map(|(_, san)| identifiers_of(&san.0))
+            .unwrap_or_default();
         Ok(CertificateInfo {
             subject_alt_names,
             serial: tbs.serial_number().as_bytes().to_vec(),

@@ -3,8 +3,8 @@
 use crate::cert::identifiers_of;
 use crate::{Error, KeyPair, pem};
 use acme_proto::msgs::identifier::{Identifier, IdentifierType};
-use der::oid::AssociatedOid;
 use der::asn1::Ia5String;
+use der::oid::AssociatedOid;
 use der::{Decode, Encode};
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -55,9 +55,9 @@ fn general_name(id: &Identifier) -> Result<GeneralName, Error> {
             Ok(GeneralName::DnsName(ia5))
         }
         IdentifierType::Ip => {
-            let ip = id.ip_addr().ok_or_else(|| {
-                Error::UnsupportedIdentifier(format!("{id}: not an IP address"))
-            })?;
+            let ip = id
+                .ip_addr()
+                .ok_or_else(|| Error::UnsupportedIdentifier(format!("{id}: not an IP address")))?;
             Ok(GeneralName::from(ip))
         }
         _ => Err(Error::UnsupportedIdentifier(format!(
@@ -77,8 +77,15 @@ fn subject(common_name: Option<&str>, identifiers: &[Identifier]) -> Result<Name
     if cn.len() > MAX_COMMON_NAME {
         return Err(bad("longer than 64 bytes"));
     }
-    if cn.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok() {
-        return Err(bad("an IP address cannot be the common name; it goes in the subjectAltName"));
+    if cn
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .is_ok()
+    {
+        return Err(bad(
+            "an IP address cannot be the common name; it goes in the subjectAltName",
+        ));
     }
     let normalized = Identifier::dns(cn).map_err(|e| bad(&e.to_string()))?;
     if !identifiers.contains(&normalized) {
@@ -116,10 +123,11 @@ pub fn csr_der(
             normalized.push(Identifier::dns(&id.value)?);
         }
     }
-    let mut builder =
-        RequestBuilder::new(subject(options.common_name.as_deref(), &normalized)?)
-            .map_err(csr_error)?;
-    builder.add_extension(&SubjectAltName(names)).map_err(csr_error)?;
+    let mut builder = RequestBuilder::new(subject(options.common_name.as_deref(), &normalized)?)
+        .map_err(csr_error)?;
+    builder
+        .add_extension(&SubjectAltName(names))
+        .map_err(csr_error)?;
     let request = key.build_x509(builder).map_err(csr_error)?;
     request.to_der().map_err(csr_error)
 }
@@ -147,10 +155,18 @@ pub fn csr_from_pem_or_der(input: &[u8]) -> Result<Vec<u8>, Error> {
 pub fn csr_identifiers(csr_der: &[u8]) -> Result<Vec<Identifier>, Error> {
     let req = CertReq::from_der(csr_der).map_err(|e| Error::Csr(format!("does not parse: {e}")))?;
     let mut out: Vec<Identifier> = Vec::new();
-    for attr in req.info.attributes.iter().filter(|a| a.oid == ExtensionReq::OID) {
+    for attr in req
+        .info
+        .attributes
+        .iter()
+        .filter(|a| a.oid == ExtensionReq::OID)
+    {
         for value in attr.values.iter() {
             let extensions: Vec<Extension> = value.decode_as().map_err(csr_error)?;
-            for ext in extensions.iter().filter(|e| e.extn_id == SubjectAltName::OID) {
+            for ext in extensions
+                .iter()
+                .filter(|e| e.extn_id == SubjectAltName::OID)
+            {
                 let san = SubjectAltName::from_der(ext.extn_value.as_bytes()).map_err(csr_error)?;
                 for id in identifiers_of(&san.0) {
                     if !out.contains(&id) {
@@ -162,14 +178,15 @@ pub fn csr_identifiers(csr_der: &[u8]) -> Result<Vec<Identifier>, Error> {
     }
     if let Some(cn) = req.info.subject.common_name().ok().flatten() {
         let cn = cn.value();
-        if let Ok(id) = Identifier::parse(&cn) {
-            if !out.contains(&id) {
-                out.push(id);
-            }
+        match Identifier::parse(&cn) {
+            Ok(id) if !out.contains(&id) => out.push(id),
+            _ => {}
         }
     }
     if out.is_empty() {
-        return Err(Error::Csr("the CSR names no dns or ip identifier".to_owned()));
+        return Err(Error::Csr(
+            "the CSR names no dns or ip identifier".to_owned(),
+        ));
     }
     Ok(out)
 }

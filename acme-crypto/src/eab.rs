@@ -69,7 +69,9 @@ impl EabKey {
     ) -> Result<EabKey, Error> {
         let key_id = key_id.into();
         if key_id.trim().is_empty() {
-            return Err(Error::InvalidMacKey("the EAB key identifier is empty".to_owned()));
+            return Err(Error::InvalidMacKey(
+                "the EAB key identifier is empty".to_owned(),
+            ));
         }
         let text = mac_key_b64url.trim();
         let unpadded = text.trim_end_matches('=');
@@ -82,9 +84,10 @@ impl EabKey {
                     .to_owned(),
             ));
         }
-        let key = Zeroizing::new(Base64UrlUnpadded::decode_vec(unpadded).map_err(|_| {
-            Error::InvalidMacKey("the MAC key is not valid base64url".to_owned())
-        })?);
+        let key =
+            Zeroizing::new(Base64UrlUnpadded::decode_vec(unpadded).map_err(|_| {
+                Error::InvalidMacKey("the MAC key is not valid base64url".to_owned())
+            })?);
         if key.is_empty() {
             return Err(Error::InvalidMacKey("the MAC key is empty".to_owned()));
         }
@@ -99,12 +102,18 @@ impl EabKey {
     ) -> Result<EabKey, Error> {
         let key_id = key_id.into();
         if key_id.trim().is_empty() {
-            return Err(Error::InvalidMacKey("the EAB key identifier is empty".to_owned()));
+            return Err(Error::InvalidMacKey(
+                "the EAB key identifier is empty".to_owned(),
+            ));
         }
         if mac_key.is_empty() {
             return Err(Error::InvalidMacKey("the MAC key is empty".to_owned()));
         }
-        Ok(EabKey { key_id, key: Zeroizing::new(mac_key.to_vec()), alg })
+        Ok(EabKey {
+            key_id,
+            key: Zeroizing::new(mac_key.to_vec()),
+            alg,
+        })
     }
 
     /// The HMAC algorithm.
@@ -118,7 +127,10 @@ impl fmt::Debug for EabKey {
         f.debug_struct("EabKey")
             .field("key_id", &self.key_id)
             .field("alg", &self.alg)
-            .field("mac_key", &format_args!("<{} bytes, redacted>", self.key.len()))
+            .field(
+                "mac_key",
+                &format_args!("<{} bytes, redacted>", self.key.len()),
+            )
             .finish()
     }
 }

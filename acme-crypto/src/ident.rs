@@ -21,11 +21,17 @@ use std::net::IpAddr;
 /// ```
 pub fn identifier(text: &str) -> Result<Identifier, Error> {
     let t = text.trim();
-    let reject = |reason: &str| Error::InvalidIdentifier { input: text.to_owned(), reason: reason.to_owned() };
+    let reject = |reason: &str| Error::InvalidIdentifier {
+        input: text.to_owned(),
+        reason: reason.to_owned(),
+    };
     if t.is_empty() {
         return Err(reject("empty"));
     }
-    let unbracketed = t.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(t);
+    let unbracketed = t
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(t);
     if let Ok(ip) = unbracketed.parse::<IpAddr>() {
         return Ok(Identifier::ip(ip));
     }

@@ -8,7 +8,9 @@ use der::asn1::{BitStringRef, OctetStringRef, UintRef};
 use p256::elliptic_curve::Generate;
 use p256::elliptic_curve::sec1::ToSec1Point;
 use pkcs8::{EncodePrivateKey, EncodePublicKey, PrivateKeyInfoRef};
-use signature::{SignatureEncoding, Signer as _};
+#[cfg(feature = "rsa")]
+use signature::SignatureEncoding;
+use signature::Signer as _;
 use spki::{ObjectIdentifier, SubjectPublicKeyInfoRef};
 use std::fmt;
 use std::str::FromStr;
@@ -178,7 +180,9 @@ fn ec_jwk(crv: &str, point: &[u8], width: usize) -> Result<Jwk, Error> {
             x: b64u(&xy[..width]),
             y: b64u(&xy[width..]),
         }),
-        _ => Err(Error::InvalidKey(format!("{crv} public key is not an uncompressed point"))),
+        _ => Err(Error::InvalidKey(format!(
+            "{crv} public key is not an uncompressed point"
+        ))),
     }
 }
 
@@ -197,19 +201,28 @@ fn encoding_error(e: impl fmt::Display) -> Error {
 impl Inner {
     fn jwk(&self) -> Result<Jwk, Error> {
         match self {
-            Inner::P256(k) => {
-                ec_jwk("P-256", k.verifying_key().to_sec1_point(false).as_bytes(), 32)
-            }
-            Inner::P384(k) => {
-                ec_jwk("P-384", k.verifying_key().to_sec1_point(false).as_bytes(), 48)
-            }
-            Inner::P521(k) => {
-                ec_jwk("P-521", k.verifying_key().to_sec1_point(false).as_bytes(), 66)
-            }
+            Inner::P256(k) => ec_jwk(
+                "P-256",
+                k.verifying_key().to_sec1_point(false).as_bytes(),
+                32,
+            ),
+            Inner::P384(k) => ec_jwk(
+                "P-384",
+                k.verifying_key().to_sec1_point(false).as_bytes(),
+                48,
+            ),
+            Inner::P521(k) => ec_jwk(
+                "P-521",
+                k.verifying_key().to_sec1_point(false).as_bytes(),
+                66,
+            ),
             #[cfg(feature = "rsa")]
             Inner::Rsa(k) => {
                 let public = k.signing.as_ref();
-                Ok(Jwk::Rsa { n: b64u(&public.n_bytes()), e: b64u(&public.e_bytes()) })
+                Ok(Jwk::Rsa {
+                    n: b64u(&public.n_bytes()),
+                    e: b64u(&public.e_bytes()),
+                })
             }
             Inner::Ed25519(k) => Ok(Jwk::Okp {
                 crv: "Ed25519".to_owned(),
@@ -238,8 +251,12 @@ fn rsa_inner(key: rsa::PrivateKey) -> Result<Inner, Error> {
             "RSA key of {bits} bits (supported: {RSA_MIN_BITS} to {RSA_MAX_BITS})"
         )));
     }
-    key.validate().map_err(|e| Error::InvalidKey(format!("RSA key: {e}")))?;
-    Ok(Inner::Rsa(Box::new(RsaKey { signing: rsa::pkcs1v15::SigningKey::new(key), bits })))
+    key.validate()
+        .map_err(|e| Error::InvalidKey(format!("RSA key: {e}")))?;
+    Ok(Inner::Rsa(Box::new(RsaKey {
+        signing: rsa::pkcs1v15::SigningKey::new(key),
+        bits,
+    })))
 }
 
 #[cfg(not(feature = "rsa"))]
@@ -267,13 +284,19 @@ fn sec1_curve(key: &sec1::EcPrivateKey<'_>) -> Result<ObjectIdentifier, Error> {
 fn ec_inner(curve: ObjectIdentifier, sec1_der: &[u8]) -> Result<Inner, Error> {
     Ok(match curve {
         SECP256R1 => Inner::P256(
-            p256::SecretKey::from_sec1_der(sec1_der).map_err(invalid("P-256 private key"))?.into(),
+            p256::SecretKey::from_sec1_der(sec1_der)
+                .map_err(invalid("P-256 private key"))?
+                .into(),
         ),
         SECP384R1 => Inner::P384(
-            p384::SecretKey::from_sec1_der(sec1_der).map_err(invalid("P-384 private key"))?.into(),
+            p384::SecretKey::from_sec1_der(sec1_der)
+                .map_err(invalid("P-384 private key"))?
+                .into(),
         ),
         SECP521R1 => Inner::P521(
-            p521::SecretKey::from_sec1_der(sec1_der).map_err(invalid("P-521 private key"))?.into(),
+            p521::SecretKey::from_sec1_der(sec1_der)
+                .map_err(invalid("P-521 private key"))?
+                .into(),
         ),
         other => {
             return Err(Error::UnsupportedAlgorithm(format!(
@@ -285,7 +308,9 @@ fn ec_inner(curve: ObjectIdentifier, sec1_der: &[u8]) -> Result<Inner, Error> {
 
 fn ed25519_from_pkcs8(info: &PrivateKeyInfoRef<'_>) -> Result<Inner, Error> {
     if info.algorithm.parameters.is_some() {
-        return Err(Error::InvalidKey("Ed25519 PKCS#8 key has algorithm parameters".to_owned()));
+        return Err(Error::InvalidKey(
+            "Ed25519 PKCS#8 key has algorithm parameters".to_owned(),
+        ));
     }
     let inner = <&OctetStringRef>::from_der(info.private_key.as_bytes())
         .map_err(invalid("Ed25519 PKCS#8 key"))?;
@@ -298,12 +323,14 @@ fn ed25519_from_pkcs8(info: &PrivateKeyInfoRef<'_>) -> Result<Inner, Error> {
     }
     seed.copy_from_slice(inner.as_bytes());
     let key = ed25519_dalek::SigningKey::from_bytes(&seed);
-    if let Some(public) = info.public_key {
-        if public.as_bytes() != Some(key.verifying_key().as_bytes().as_slice()) {
-            return Err(Error::InvalidKey(
-                "Ed25519 PKCS#8 public key does not match the private key".to_owned(),
-            ));
-        }
+    let public = key.verifying_key();
+    if info
+        .public_key
+        .is_some_and(|p| p.as_bytes() != Some(public.as_bytes().as_slice()))
+    {
+        return Err(Error::InvalidKey(
+            "Ed25519 PKCS#8 public key does not match the private key".to_owned(),
+        ));
     }
     Ok(Inner::Ed25519(key))
 }
@@ -312,7 +339,11 @@ impl KeyPair {
     fn from_inner(inner: Inner) -> Result<KeyPair, Error> {
         let jwk = inner.jwk()?;
         let thumbprint = jwk.thumbprint();
-        Ok(KeyPair { inner, jwk, thumbprint })
+        Ok(KeyPair {
+            inner,
+            jwk,
+            thumbprint,
+        })
     }
 
     /// Generate a fresh key with the operating system's random number generator.
@@ -382,7 +413,9 @@ impl KeyPair {
             #[cfg(not(feature = "rsa"))]
             RSA_ENCRYPTION => return Err(rsa_disabled()),
             other => {
-                return Err(Error::UnsupportedAlgorithm(format!("PKCS#8 key algorithm {other}")));
+                return Err(Error::UnsupportedAlgorithm(format!(
+                    "PKCS#8 key algorithm {other}"
+                )));
             }
         };
         KeyPair::from_inner(inner)
@@ -529,9 +562,15 @@ impl KeyPair {
 
     fn sign_bytes(&self, input: &[u8]) -> Result<Vec<u8>, signature::Error> {
         Ok(match &self.inner {
-            Inner::P256(k) => k.try_sign(input).map(|s: p256::ecdsa::Signature| s.to_vec())?,
-            Inner::P384(k) => k.try_sign(input).map(|s: p384::ecdsa::Signature| s.to_vec())?,
-            Inner::P521(k) => k.try_sign(input).map(|s: p521::ecdsa::Signature| s.to_vec())?,
+            Inner::P256(k) => k
+                .try_sign(input)
+                .map(|s: p256::ecdsa::Signature| s.to_vec())?,
+            Inner::P384(k) => k
+                .try_sign(input)
+                .map(|s: p384::ecdsa::Signature| s.to_vec())?,
+            Inner::P521(k) => k
+                .try_sign(input)
+                .map(|s: p521::ecdsa::Signature| s.to_vec())?,
             #[cfg(feature = "rsa")]
             Inner::Rsa(k) => k.signing.try_sign(input)?.to_vec(),
             Inner::Ed25519(k) => k.try_sign(input)?.to_vec(),
@@ -573,7 +612,11 @@ fn find_key_block(pem: &str, labels: &[&str]) -> Result<pem::PemBlock, Error> {
     Err(Error::InvalidKey(if seen.is_empty() {
         "no PEM block found".to_owned()
     } else {
-        format!("no {} PEM block (found: {})", labels.join(" / "), seen.join(", "))
+        format!(
+            "no {} PEM block (found: {})",
+            labels.join(" / "),
+            seen.join(", ")
+        )
     }))
 }
 
@@ -583,9 +626,8 @@ fn find_key_block(pem: &str, labels: &[&str]) -> Result<pem::PemBlock, Error> {
 /// checking a JWK independently of [`KeyPair`]. RSA is parsed here without the `rsa` crate,
 /// so this works with the `rsa` feature disabled.
 pub fn jwk_from_spki_der(spki_der: &[u8]) -> Result<Jwk, Error> {
-    let spki = SubjectPublicKeyInfoRef::try_from(spki_der).map_err(|e| {
-        Error::InvalidKey(format!("SubjectPublicKeyInfo: {e}"))
-    })?;
+    let spki = SubjectPublicKeyInfoRef::try_from(spki_der)
+        .map_err(|e| Error::InvalidKey(format!("SubjectPublicKeyInfo: {e}")))?;
     let key: BitStringRef<'_> = spki.subject_public_key;
     let bytes = key
         .as_bytes()
@@ -601,20 +643,31 @@ pub fn jwk_from_spki_der(spki_der: &[u8]) -> Result<Jwk, Error> {
             match curve {
                 SECP256R1 => ec_jwk(
                     "P-256",
-                    p256::PublicKey::from_sec1_bytes(bytes).map_err(err)?.to_sec1_point(false).as_bytes(),
+                    p256::PublicKey::from_sec1_bytes(bytes)
+                        .map_err(err)?
+                        .to_sec1_point(false)
+                        .as_bytes(),
                     32,
                 ),
                 SECP384R1 => ec_jwk(
                     "P-384",
-                    p384::PublicKey::from_sec1_bytes(bytes).map_err(err)?.to_sec1_point(false).as_bytes(),
+                    p384::PublicKey::from_sec1_bytes(bytes)
+                        .map_err(err)?
+                        .to_sec1_point(false)
+                        .as_bytes(),
                     48,
                 ),
                 SECP521R1 => ec_jwk(
                     "P-521",
-                    p521::PublicKey::from_sec1_bytes(bytes).map_err(err)?.to_sec1_point(false).as_bytes(),
+                    p521::PublicKey::from_sec1_bytes(bytes)
+                        .map_err(err)?
+                        .to_sec1_point(false)
+                        .as_bytes(),
                     66,
                 ),
-                other => Err(Error::UnsupportedAlgorithm(format!("elliptic curve {other}"))),
+                other => Err(Error::UnsupportedAlgorithm(format!(
+                    "elliptic curve {other}"
+                ))),
             }
         }
         RSA_ENCRYPTION => {
@@ -631,7 +684,10 @@ pub fn jwk_from_spki_der(spki_der: &[u8]) -> Result<Jwk, Error> {
                     Ok(out)
                 })
                 .map_err(|e| Error::InvalidKey(format!("RSA public key: {e}")))?;
-            Ok(Jwk::Rsa { n: b64u(&n), e: b64u(&e) })
+            Ok(Jwk::Rsa {
+                n: b64u(&n),
+                e: b64u(&e),
+            })
         }
         ID_ED25519 => {
             if bytes.len() != 32 {
@@ -640,9 +696,14 @@ pub fn jwk_from_spki_der(spki_der: &[u8]) -> Result<Jwk, Error> {
                     bytes.len()
                 )));
             }
-            Ok(Jwk::Okp { crv: "Ed25519".to_owned(), x: b64u(bytes) })
+            Ok(Jwk::Okp {
+                crv: "Ed25519".to_owned(),
+                x: b64u(bytes),
+            })
         }
-        other => Err(Error::UnsupportedAlgorithm(format!("public key algorithm {other}"))),
+        other => Err(Error::UnsupportedAlgorithm(format!(
+            "public key algorithm {other}"
+        ))),
     }
 }
 

@@ -72,10 +72,16 @@ pub(crate) fn parse_blocks(input: &[u8]) -> Result<Vec<PemBlock>, Error> {
                         )));
                     }
                     let text = std::str::from_utf8(body).map_err(|_| {
-                        Error::Pem(format!("block `{}` holds non-ASCII text", label_text(label)))
+                        Error::Pem(format!(
+                            "block `{}` holds non-ASCII text",
+                            label_text(label)
+                        ))
                     })?;
                     let der = Base64::decode_vec(text).map_err(|e| {
-                        Error::Pem(format!("block `{}` is not valid base64: {e}", label_text(label)))
+                        Error::Pem(format!(
+                            "block `{}` is not valid base64: {e}",
+                            label_text(label)
+                        ))
                     })?;
                     blocks.push(PemBlock {
                         label: label_text(label),
@@ -97,7 +103,10 @@ pub(crate) fn parse_blocks(input: &[u8]) -> Result<Vec<PemBlock>, Error> {
         }
     }
     if let Some((label, _, _)) = current {
-        return Err(Error::Pem(format!("block `{}` has no END line", label_text(&label))));
+        return Err(Error::Pem(format!(
+            "block `{}` has no END line",
+            label_text(&label)
+        )));
     }
     Ok(blocks)
 }

@@ -168,6 +168,19 @@ impl<T: Signer + ?Sized> Signer for Box<T> {
     }
 }
 
+/// A MAC key for External Account Binding (RFC 8555 §7.3.4): an `HS256`/`HS384`/`HS512` key
+/// the CA issued together with its key identifier.
+///
+/// `acme-crypto` provides `EabKey`; the core only asks for the algorithm, the key ID and a MAC.
+pub trait MacKey: Send + Sync {
+    /// The JWS `alg`: `HS256`, `HS384` or `HS512`.
+    fn alg(&self) -> &str;
+    /// The key identifier the CA issued (the JWS `kid`).
+    fn key_id(&self) -> &str;
+    /// The MAC of the JWS signing input.
+    fn mac(&self, signing_input: &[u8]) -> Vec<u8>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,17 +194,4 @@ mod tests {
         };
         assert_eq!(jwk.thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
     }
-}
-
-/// A MAC key for External Account Binding (RFC 8555 §7.3.4): an `HS256`/`HS384`/`HS512` key
-/// the CA issued together with its key identifier.
-///
-/// `acme-crypto` provides `EabKey`; the core only asks for the algorithm, the key ID and a MAC.
-pub trait MacKey: Send + Sync {
-    /// The JWS `alg`: `HS256`, `HS384` or `HS512`.
-    fn alg(&self) -> &str;
-    /// The key identifier the CA issued (the JWS `kid`).
-    fn key_id(&self) -> &str;
-    /// The MAC of the JWS signing input.
-    fn mac(&self, signing_input: &[u8]) -> Vec<u8>;
 }

@@ -263,3 +263,16 @@ async fn client_is_usable_as_a_trait_object() {
     let handle = tokio::spawn(async move { client.execute(get(url)).await });
     assert_eq!(handle.await.unwrap().unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn connection_closed_while_idle_is_replaced() {
+    let pki = TestPki::new();
+    let server = TestServer::https(&pki);
+    let client = trusting(&pki).build().unwrap();
+    for _ in 0..2 {
+        let response = client.execute(get(server.url("/ok-then-close"))).await.unwrap();
+        assert_eq!(response.body(), b"hello");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(server.connections(), 2);
+}

@@ -317,8 +317,8 @@ impl IssueFlow {
         let empty = http::HeaderMap::new();
         let at = next_poll(session, now, reply_headers.unwrap_or(&empty), self.polls);
         self.polls += 1;
-        if let Some(d) = self.deadline {
-            if at > d {
+        if let Some(d) = self.deadline
+            && at > d {
                 let what = match self.current.as_ref().map(|o| &o.status) {
                     Some(OrderStatus::Processing) => "the order to leave `processing`".to_owned(),
                     _ => {
@@ -329,7 +329,6 @@ impl IssueFlow {
                 self.fail(Error::Timeout { what, url: self.order_url_or_empty() });
                 return;
             }
-        }
         self.phase = Phase::PollWait(at);
     }
 
@@ -716,18 +715,16 @@ impl Flow for IssueFlow {
     }
 
     fn handle_response(&mut self, session: &mut Session, now: SystemTime, id: RequestId, response: Response) {
-        if let Some(call) = self.call.as_mut() {
-            if let Some(r) = call.handle_response(session, now, id, response) {
+        if let Some(call) = self.call.as_mut()
+            && let Some(r) = call.handle_response(session, now, id, response) {
                 self.on_reply(session, now, r);
             }
-        }
     }
 
     fn handle_transport_error(&mut self, session: &mut Session, now: SystemTime, id: RequestId, error: TransportError) {
-        if let Some(call) = self.call.as_mut() {
-            if let Some(r) = call.handle_transport_error(session, now, id, error) {
+        if let Some(call) = self.call.as_mut()
+            && let Some(r) = call.handle_transport_error(session, now, id, error) {
                 self.on_reply(session, now, r);
             }
-        }
     }
 }

@@ -74,19 +74,17 @@ impl<T> Flow for Chain<T> {
     }
 
     fn handle_response(&mut self, session: &mut Session, now: SystemTime, id: RequestId, response: Response) {
-        if let Some(call) = self.call.as_mut() {
-            if let Some(r) = call.handle_response(session, now, id, response) {
+        if let Some(call) = self.call.as_mut()
+            && let Some(r) = call.handle_response(session, now, id, response) {
                 self.settle(session, now, r);
             }
-        }
     }
 
     fn handle_transport_error(&mut self, session: &mut Session, now: SystemTime, id: RequestId, error: TransportError) {
-        if let Some(call) = self.call.as_mut() {
-            if let Some(r) = call.handle_transport_error(session, now, id, error) {
+        if let Some(call) = self.call.as_mut()
+            && let Some(r) = call.handle_transport_error(session, now, id, error) {
                 self.settle(session, now, r);
             }
-        }
     }
 }
 

@@ -340,12 +340,11 @@ impl FakeServer {
         };
         let ok = (200..300).contains(&status);
         let refused_nonce = path == "/nonce" && status == 405;
-        if (req.method != Method::GET || path == "/nonce") && !refused_nonce {
-            if ok || self.config.nonce_on_errors {
+        if (req.method != Method::GET || path == "/nonce") && !refused_nonce
+            && (ok || self.config.nonce_on_errors) {
                 let n = self.fresh_nonce();
                 headers.push(("Replay-Nonce".into(), n));
             }
-        }
         self.log.push(LoggedRequest { method: req.method.to_string(), path, status });
         let mut b = http::Response::builder().status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
         let has_ct = headers.iter().any(|(k, _)| k == "Content-Type");
@@ -395,7 +394,7 @@ impl FakeServer {
         }
         self.signed_requests += 1;
         let nth = self.config.reject_every_nth_nonce;
-        if nth > 0 && self.signed_requests % nth == 0 {
+        if nth > 0 && self.signed_requests.is_multiple_of(nth) {
             return problem(400, "badNonce", "nonce rejected (scripted)");
         }
         // Identify the signer.
@@ -539,11 +538,10 @@ impl FakeServer {
     fn make_authz(&mut self, acct: &str, id: &Identifier) -> String {
         let base = id.authorization_identifier();
         let wildcard = id.is_wildcard();
-        if self.config.authz_reuse {
-            if let Some((u, _)) = self.authzs.iter().find(|(_, a)| a.account == acct && a.identifier == base && a.wildcard == wildcard && a.status == "valid") {
+        if self.config.authz_reuse
+            && let Some((u, _)) = self.authzs.iter().find(|(_, a)| a.account == acct && a.identifier == base && a.wildcard == wildcard && a.status == "valid") {
                 return u.clone();
             }
-        }
         let n = self.id();
         let url = format!("{BASE}/authz/{n}");
         let mut kinds: Vec<String> = if wildcard { vec!["dns-01".into()] } else { vec!["http-01".into(), "dns-01".into(), "tls-alpn-01".into()] };
@@ -574,11 +572,10 @@ impl FakeServer {
             return problem(400, "malformed", "no identifiers");
         }
         let replaces = p.get("replaces").and_then(|v| v.as_str()).map(str::to_owned);
-        if let Some(r) = &replaces {
-            if r.starts_with("replaced") {
+        if let Some(r) = &replaces
+            && r.starts_with("replaced") {
                 return problem(409, "alreadyReplaced", "the certificate was already replaced");
             }
-        }
         let profile = p.get("profile").and_then(|v| v.as_str()).map(str::to_owned);
         if let Some(pr) = &profile {
             let known = self.config.meta.get("profiles").and_then(|m| m.get(pr)).is_some();
@@ -775,11 +772,10 @@ impl FakeServer {
         }
         match payload {
             Some(p) if p == json!({}) => {
-                if ch.status == "pending" {
-                    if let Some(c) = self.challenges.get_mut(url) {
+                if ch.status == "pending"
+                    && let Some(c) = self.challenges.get_mut(url) {
                         c.status = "processing".into();
                     }
-                }
             }
             Some(_) => return problem(400, "malformed", "challenge payload must be {}"),
             None => {}

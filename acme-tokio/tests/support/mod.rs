@@ -193,7 +193,7 @@ fn handle(stream: TcpStream, tls: Option<Arc<ServerConfig>>, addr: SocketAddr) -
         reader.read_exact(&mut body)?;
         let head = method == "HEAD";
         let out = reader.get_mut();
-        match path.as_str() {
+        match path.split('?').next().unwrap_or_default() {
             "/ok" => respond(out, "200 OK", &[("Content-Type", "text/plain")], b"hello", head)?,
             "/echo" => {
                 let extra = [
@@ -235,6 +235,12 @@ fn handle(stream: TcpStream, tls: Option<Arc<ServerConfig>>, addr: SocketAddr) -
                 // Never answer; hold the connection until the client goes away.
                 let mut sink = [0u8; 64];
                 while reader.read(&mut sink).unwrap_or(0) > 0 {}
+                return Ok(());
+            }
+            "/ok-then-close" => {
+                // Keep-alive response, then the server drops the idle connection.
+                respond(out, "200 OK", &[], b"hello", head)?;
+                thread::sleep(Duration::from_millis(100));
                 return Ok(());
             }
             "/truncate" => {
