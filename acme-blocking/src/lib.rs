@@ -9,10 +9,20 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod client;
+mod error;
 pub mod http01;
 pub mod http_client;
+pub mod solver;
+
+pub use client::{Client, ClientBuilder, IssuedCertificate, Step};
+pub use error::Error;
+pub use solver::{Http01Solver, Solver, SolverError};
+// The core and crypto crates, re-exported so users need one dependency.
+pub use acme_crypto as crypto;
+pub use acme_proto as proto;
 
 pub use http_client::HttpClient;
 #[cfg(feature = "default-client")]
-pub use http_client::{ClientBuilder, DefaultClient, InvalidRootCertificate};
+pub use http_client::{DefaultClient, InvalidRootCertificate};
 pub use http01::{Http01Responder, ServerHandle};

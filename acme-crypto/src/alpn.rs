@@ -117,7 +117,7 @@ pub fn tls_alpn01_certificate(
     };
 
     let key = KeyPair::generate(Algorithm::Es256)?;
-    let spki = SubjectPublicKeyInfoOwned::from_der(&key.public_key_der()?).map_err(cert_error)?;
+    let spki = SubjectPublicKeyInfoOwned::from_der(&key.public_key_der()).map_err(cert_error)?;
 
     let mut serial = [0u8; 16];
     getrandom::fill(&mut serial).map_err(|e| Error::Random(e.to_string()))?;
@@ -155,6 +155,6 @@ pub fn tls_alpn01_certificate(
 
     Ok(TlsAlpn01Cert {
         certificate_der: certificate.to_der().map_err(cert_error)?,
-        private_key_pkcs8_der: key.to_pkcs8_der()?,
+        private_key_pkcs8_der: key.to_pkcs8_der(),
     })
 }

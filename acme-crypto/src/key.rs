@@ -148,7 +148,7 @@ enum Inner {
 /// assert_eq!(sig.len(), 64);
 ///
 /// // Store it and load it again.
-/// let pem = key.to_pkcs8_pem()?;
+/// let pem = key.to_pkcs8_pem();
 /// let again = KeyPair::from_pem(&pem)?;
 /// assert_eq!(again.thumbprint(), key.thumbprint());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -157,6 +157,10 @@ pub struct KeyPair {
     inner: Inner,
     jwk: Jwk,
     thumbprint: String,
+    /// The PKCS#8 encoding, made once so that exporting cannot fail later.
+    pkcs8: Zeroizing<Vec<u8>>,
+    /// The SubjectPublicKeyInfo DER.
+    spki: Vec<u8>,
 }
 
 impl fmt::Debug for KeyPair {
@@ -229,6 +233,38 @@ impl Inner {
                 x: b64u(k.verifying_key().as_bytes()),
             }),
         }
+    }
+
+    fn pkcs8(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let doc = match self {
+            Inner::P256(k) => k.to_pkcs8_der(),
+            Inner::P384(k) => k.to_pkcs8_der(),
+            Inner::P521(k) => k.to_pkcs8_der(),
+            #[cfg(feature = "rsa")]
+            Inner::Rsa(k) => k.signing.as_ref().to_pkcs8_der(),
+            Inner::Ed25519(k) => {
+                let seed = Zeroizing::new(k.to_bytes());
+                let mut out = Zeroizing::new(Vec::with_capacity(ED25519_PKCS8_PREFIX.len() + 32));
+                out.extend_from_slice(&ED25519_PKCS8_PREFIX);
+                out.extend_from_slice(seed.as_slice());
+                return Ok(out);
+            }
+        }
+        .map_err(encoding_error)?;
+        Ok(Zeroizing::new(doc.as_bytes().to_vec()))
+    }
+
+    fn spki(&self) -> Result<Vec<u8>, Error> {
+        let doc = match self {
+            Inner::P256(k) => k.verifying_key().to_public_key_der(),
+            Inner::P384(k) => k.verifying_key().to_public_key_der(),
+            Inner::P521(k) => k.verifying_key().to_public_key_der(),
+            #[cfg(feature = "rsa")]
+            Inner::Rsa(k) => k.signing.as_ref().to_public_key().to_public_key_der(),
+            Inner::Ed25519(k) => k.verifying_key().to_public_key_der(),
+        }
+        .map_err(encoding_error)?;
+        Ok(doc.to_vec())
     }
 
     fn algorithm(&self) -> Algorithm {
@@ -339,10 +375,14 @@ impl KeyPair {
     fn from_inner(inner: Inner) -> Result<KeyPair, Error> {
         let jwk = inner.jwk()?;
         let thumbprint = jwk.thumbprint();
+        let pkcs8 = inner.pkcs8()?;
+        let spki = inner.spki()?;
         Ok(KeyPair {
             inner,
             jwk,
             thumbprint,
+            pkcs8,
+            spki,
         })
     }
 
@@ -469,29 +509,40 @@ impl KeyPair {
         }
     }
 
-    /// The key as unencrypted PKCS#8 DER. For Ed25519 this is the RFC 8410 v1 form.
-    pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
-        let doc = match &self.inner {
-            Inner::P256(k) => k.to_pkcs8_der(),
-            Inner::P384(k) => k.to_pkcs8_der(),
-            Inner::P521(k) => k.to_pkcs8_der(),
-            #[cfg(feature = "rsa")]
-            Inner::Rsa(k) => k.signing.as_ref().to_pkcs8_der(),
-            Inner::Ed25519(k) => {
-                let seed = Zeroizing::new(k.to_bytes());
-                let mut out = Zeroizing::new(Vec::with_capacity(ED25519_PKCS8_PREFIX.len() + 32));
-                out.extend_from_slice(&ED25519_PKCS8_PREFIX);
-                out.extend_from_slice(seed.as_slice());
-                return Ok(out);
-            }
+    /// Load a DER private key, whichever its format: PKCS#8, SEC1 or PKCS#1.
+    pub fn from_der(der: &[u8]) -> Result<KeyPair, Error> {
+        if PrivateKeyInfoRef::try_from(der).is_ok() {
+            return KeyPair::from_pkcs8_der(der);
         }
-        .map_err(encoding_error)?;
-        Ok(Zeroizing::new(doc.as_bytes().to_vec()))
+        if sec1::EcPrivateKey::from_der(der).is_ok() {
+            return KeyPair::from_sec1_der(der);
+        }
+        #[cfg(feature = "rsa")]
+        {
+            KeyPair::from_pkcs1_der(der).map_err(|e| match e {
+                Error::InvalidKey(_) => Error::InvalidKey(
+                    "DER private key is neither PKCS#8, SEC1 nor PKCS#1".to_owned(),
+                ),
+                other => other,
+            })
+        }
+        #[cfg(not(feature = "rsa"))]
+        {
+            Err(Error::InvalidKey(
+                "DER private key is neither PKCS#8 nor SEC1 (PKCS#1 RSA keys need the `rsa` feature)"
+                    .to_owned(),
+            ))
+        }
+    }
+
+    /// The key as unencrypted PKCS#8 DER. For Ed25519 this is the RFC 8410 v1 form.
+    pub fn to_pkcs8_der(&self) -> Zeroizing<Vec<u8>> {
+        self.pkcs8.clone()
     }
 
     /// The key as an unencrypted PKCS#8 PEM (`PRIVATE KEY`) document.
-    pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>, Error> {
-        pem::encode("PRIVATE KEY", &self.to_pkcs8_der()?)
+    pub fn to_pkcs8_pem(&self) -> Zeroizing<String> {
+        pem::encode("PRIVATE KEY", &self.pkcs8)
     }
 
     /// The key as SEC1 `ECPrivateKey` DER; EC keys only.
@@ -512,7 +563,7 @@ impl KeyPair {
 
     /// The key as a SEC1 PEM (`EC PRIVATE KEY`) document; EC keys only.
     pub fn to_sec1_pem(&self) -> Result<Zeroizing<String>, Error> {
-        pem::encode("EC PRIVATE KEY", &self.to_sec1_der()?)
+        Ok(pem::encode("EC PRIVATE KEY", &self.to_sec1_der()?))
     }
 
     /// The algorithm (and for RSA the modulus size) of this key.
@@ -531,17 +582,8 @@ impl KeyPair {
     }
 
     /// The public key as DER `SubjectPublicKeyInfo`.
-    pub fn public_key_der(&self) -> Result<Vec<u8>, Error> {
-        let doc = match &self.inner {
-            Inner::P256(k) => k.verifying_key().to_public_key_der(),
-            Inner::P384(k) => k.verifying_key().to_public_key_der(),
-            Inner::P521(k) => k.verifying_key().to_public_key_der(),
-            #[cfg(feature = "rsa")]
-            Inner::Rsa(k) => k.signing.as_ref().to_public_key().to_public_key_der(),
-            Inner::Ed25519(k) => k.verifying_key().to_public_key_der(),
-        }
-        .map_err(encoding_error)?;
-        Ok(doc.to_vec())
+    pub fn public_key_der(&self) -> Vec<u8> {
+        self.spki.clone()
     }
 
     /// Sign a to-be-signed X.509 structure (certificate, CSR) with this key, choosing the

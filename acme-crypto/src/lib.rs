@@ -27,7 +27,7 @@
 //! assert_eq!(thumbprint.len(), 43);
 //!
 //! // Keep it: PKCS#8 PEM, zeroized when dropped.
-//! let stored = account.to_pkcs8_pem()?;
+//! let stored = account.to_pkcs8_pem();
 //! assert_eq!(KeyPair::from_pem(&stored)?.thumbprint(), thumbprint);
 //!
 //! // Identifiers as users type them.

@@ -103,9 +103,9 @@ impl Http01Responder {
             .name(format!("acme-http01-{}", local_addr.port()))
             .spawn(move || {
                 let executor = LocalExecutor::new();
-                async_io::block_on(executor.run(accept_loop(
-                    &executor, listener, responder, stop_rx,
-                )));
+                async_io::block_on(
+                    executor.run(accept_loop(&executor, listener, responder, stop_rx)),
+                );
                 // Dropping the executor cancels the open connections and closes their sockets
                 // before `shutdown()` is told the server is gone.
                 drop(executor);
@@ -256,7 +256,13 @@ mod tests {
         ] {
             assert_eq!(responder.lookup_path(path), None, "{path}");
         }
-        assert_eq!(responder.remove("tok_EN-1"), Some("tok_EN-1.thumbprint".into()));
-        assert_eq!(responder.lookup_path("/.well-known/acme-challenge/tok_EN-1"), None);
+        assert_eq!(
+            responder.remove("tok_EN-1"),
+            Some("tok_EN-1.thumbprint".into())
+        );
+        assert_eq!(
+            responder.lookup_path("/.well-known/acme-challenge/tok_EN-1"),
+            None
+        );
     }
 }

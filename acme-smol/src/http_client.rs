@@ -421,7 +421,11 @@ mod default_client {
         async fn checkout(&self, key: &PoolKey) -> Option<Conn> {
             loop {
                 let idle = {
-                    let mut pool = self.inner.pool.lock().unwrap_or_else(PoisonError::into_inner);
+                    let mut pool = self
+                        .inner
+                        .pool
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
                     let list = pool.get_mut(key)?;
                     let idle = list.pop();
                     if list.is_empty() {
@@ -439,7 +443,10 @@ mod default_client {
                 if future::poll_once(conn.driver.as_mut()).await.is_some()
                     || conn.sender.is_closed()
                 {
-                    debug!(connection = conn.id, "pooled connection was closed by the peer");
+                    debug!(
+                        connection = conn.id,
+                        "pooled connection was closed by the peer"
+                    );
                     continue;
                 }
                 debug!(connection = conn.id, %key, "reusing pooled connection");
@@ -500,7 +507,10 @@ mod default_client {
                 .handshake(FuturesIo::new(stream))
                 .await
                 .map_err(|e| classify_hyper(&e))?;
-            let id = self.inner.next_connection_id.fetch_add(1, Ordering::Relaxed);
+            let id = self
+                .inner
+                .next_connection_id
+                .fetch_add(1, Ordering::Relaxed);
             debug!(connection = id, %key, "opened connection");
             Ok(Conn {
                 id,
@@ -533,7 +543,9 @@ mod default_client {
                         elapsed = ?started.elapsed(),
                         "response received"
                     ),
-                    Err(error) => debug!(?id, kind = ?error.kind, message = %error.message, "request failed"),
+                    Err(error) => {
+                        debug!(?id, kind = ?error.kind, message = %error.message, "request failed")
+                    }
                 }
                 result
             })
@@ -669,7 +681,9 @@ mod default_client {
             return Err(invalid(format!("URL {url:?} has no host")));
         }
         if https && tls::server_name(authority.host()).is_none() {
-            return Err(invalid(format!("host of {url:?} is not a valid TLS server name")));
+            return Err(invalid(format!(
+                "host of {url:?} is not a valid TLS server name"
+            )));
         }
         Ok(uri)
     }
@@ -683,9 +697,7 @@ mod default_client {
         let location = location.split('#').next().unwrap_or_default();
         let scheme = base.scheme_str().unwrap_or("https");
         let authority = base.authority().map(|a| a.as_str()).unwrap_or_default();
-        let has_scheme = location
-            .split_once(':')
-            .is_some_and(|(s, _)| is_scheme(s));
+        let has_scheme = location.split_once(':').is_some_and(|(s, _)| is_scheme(s));
         if has_scheme {
             return Ok(location.to_owned());
         }
@@ -814,7 +826,8 @@ mod default_client {
         let timed_out = errors.iter().any(|e| {
             e.downcast_ref::<io::Error>()
                 .is_some_and(|io| io.kind() == io::ErrorKind::TimedOut)
-                || e.downcast_ref::<hyper::Error>().is_some_and(|h| h.is_timeout())
+                || e.downcast_ref::<hyper::Error>()
+                    .is_some_and(|h| h.is_timeout())
         });
         let kind = if timed_out {
             TransportErrorKind::Timeout
@@ -881,7 +894,10 @@ mod default_client {
                 }
             );
             let key = pool_key(&"http://[::1]:8080/".parse().unwrap());
-            assert_eq!((key.https, key.host.as_str(), key.port), (false, "[::1]", 8080));
+            assert_eq!(
+                (key.https, key.host.as_str(), key.port),
+                (false, "[::1]", 8080)
+            );
         }
     }
 }

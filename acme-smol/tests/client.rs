@@ -100,7 +100,12 @@ fn plain_http_needs_opt_in() {
 fn unusable_urls_are_invalid() {
     smol::block_on(async {
         let client = DefaultClient::new().unwrap();
-        for url in ["ftp://127.0.0.1/", "not a url", "/relative/only", "https://"] {
+        for url in [
+            "ftp://127.0.0.1/",
+            "not a url",
+            "/relative/only",
+            "https://",
+        ] {
             let err = client.execute(get(url)).await.unwrap_err();
             assert_eq!(err.kind, TransportErrorKind::InvalidUrl, "{url}: {err}");
         }
@@ -171,7 +176,10 @@ fn connections_are_reused() {
                 .execute(request(Method::HEAD, server.url("/ok")))
                 .await
                 .unwrap();
-            client.execute(get(server.url("/big-chunked"))).await.unwrap();
+            client
+                .execute(get(server.url("/big-chunked")))
+                .await
+                .unwrap();
             client.execute(get(server.url("/ok"))).await.unwrap();
         };
         if run == 0 {
@@ -325,8 +333,10 @@ fn futures_are_send_and_run_on_spawned_tasks() {
 
     let (c, url) = (client.clone(), server.url("/ok"));
     let response =
-        async_std::task::block_on(async_std::task::spawn(async move { c.execute(get(url)).await }))
-            .unwrap();
+        async_std::task::block_on(async_std::task::spawn(
+            async move { c.execute(get(url)).await },
+        ))
+        .unwrap();
     assert_eq!(response.status(), 200);
 
     // Both used the same pooled connection.

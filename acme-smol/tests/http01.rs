@@ -83,14 +83,20 @@ fn shutdown_and_drop_stop_the_server() {
         let server = responder.serve("127.0.0.1:0".parse().unwrap()).unwrap();
         let addr = server.local_addr();
         let url = format!("http://{addr}/.well-known/acme-challenge/{TOKEN}");
-        assert_eq!(client().execute(get(url.clone())).await.unwrap().status(), 200);
+        assert_eq!(
+            client().execute(get(url.clone())).await.unwrap().status(),
+            200
+        );
         server.shutdown().await;
         let err = client().execute(get(url.clone())).await.unwrap_err();
         assert_eq!(err.kind, TransportErrorKind::Connect, "{err}");
 
         // The same address can be bound again at once.
         let server = responder.serve(addr).unwrap();
-        assert_eq!(client().execute(get(url.clone())).await.unwrap().status(), 200);
+        assert_eq!(
+            client().execute(get(url.clone())).await.unwrap().status(),
+            200
+        );
         drop(server);
         async_io::Timer::after(Duration::from_millis(100)).await;
         let err = client().execute(get(url)).await.unwrap_err();

@@ -215,7 +215,10 @@ impl Client {
 
     /// Create an account for `key` (or get the existing one), and use it from now on.
     pub async fn create_account(&self, key: Arc<dyn Signer>, params: NewAccount) -> Result<Account, Error> {
-        self.run(AccountFlow::create(key, params)).await
+        let account = self.run(AccountFlow::create(key, params)).await?;
+        let verb = if account.created { "created" } else { "found" };
+        info!("account {verb}: {}", account.url);
+        Ok(account)
     }
 
     /// Find the account of `key` (`onlyReturnExisting`) and use it from now on. A key without
@@ -313,7 +316,7 @@ impl Client {
                     Step::Event(Event::Challenges(list)) => {
                         let mut failed = None;
                         for c in list {
-                            info!(identifier = %c.identifier, kind = %c.kind(), "presenting challenge");
+                            info!("presenting {} challenge for {}", c.kind(), c.identifier);
                             let r = solver.present(&c).await;
                             presented.push(c.clone());
                             if let Err(e) = r {
@@ -326,7 +329,7 @@ impl Client {
                         }
                         flow.challenges_ready();
                     }
-                    Step::Event(Event::Progress(p)) => info!(progress = ?p, "step"),
+                    Step::Event(Event::Progress(p)) => info!("{p}"),
                     Step::Event(e) => info!(event = ?e, "event"),
                     Step::Done(r) => break r.map_err(Error::from),
                 }

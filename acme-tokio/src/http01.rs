@@ -215,8 +215,14 @@ mod tests {
         ] {
             assert_eq!(responder.lookup_path(path), None, "{path}");
         }
-        assert_eq!(responder.remove("tok_EN-1"), Some("tok_EN-1.thumbprint".into()));
-        assert_eq!(responder.lookup_path("/.well-known/acme-challenge/tok_EN-1"), None);
+        assert_eq!(
+            responder.remove("tok_EN-1"),
+            Some("tok_EN-1.thumbprint".into())
+        );
+        assert_eq!(
+            responder.lookup_path("/.well-known/acme-challenge/tok_EN-1"),
+            None
+        );
     }
 
     #[test]

@@ -293,7 +293,9 @@ mod default_client {
                         elapsed = ?started.elapsed(),
                         "response received"
                     ),
-                    Err(error) => debug!(?id, kind = ?error.kind, message = %error.message, "request failed"),
+                    Err(error) => {
+                        debug!(?id, kind = ?error.kind, message = %error.message, "request failed")
+                    }
                 }
                 result
             })
@@ -327,7 +329,9 @@ mod default_client {
             return Err(invalid(format!("URL {url:?} has no host")));
         }
         if https && tls::server_name(authority.host()).is_none() {
-            return Err(invalid(format!("host of {url:?} is not a valid TLS server name")));
+            return Err(invalid(format!(
+                "host of {url:?} is not a valid TLS server name"
+            )));
         }
         Ok(uri)
     }
@@ -341,9 +345,7 @@ mod default_client {
         let location = location.split('#').next().unwrap_or_default();
         let scheme = base.scheme_str().unwrap_or("https");
         let authority = base.authority().map(|a| a.as_str()).unwrap_or_default();
-        let has_scheme = location
-            .split_once(':')
-            .is_some_and(|(s, _)| is_scheme(s));
+        let has_scheme = location.split_once(':').is_some_and(|(s, _)| is_scheme(s));
         if has_scheme {
             return Ok(location.to_owned());
         }
@@ -508,7 +510,8 @@ mod default_client {
         errors.iter().any(|e| {
             e.downcast_ref::<io::Error>()
                 .is_some_and(|io| io.kind() == io::ErrorKind::TimedOut)
-                || e.downcast_ref::<hyper::Error>().is_some_and(|h| h.is_timeout())
+                || e.downcast_ref::<hyper::Error>()
+                    .is_some_and(|h| h.is_timeout())
         })
     }
 

@@ -17,6 +17,10 @@ pub mod solver;
 
 pub use client::{Client, ClientBuilder, IssuedCertificate, Step};
 pub use error::Error;
+pub use http_client::HttpClient;
+#[cfg(feature = "default-client")]
+pub use http_client::DefaultClient;
+pub use http01::Http01Responder;
 pub use solver::{Http01Solver, Solver, SolverError};
 // The core and crypto crates, re-exported so users need one dependency.
 pub use acme_crypto as crypto;

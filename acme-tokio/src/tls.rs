@@ -23,7 +23,9 @@ pub(crate) fn parse_root_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>,
         certs.push(cert);
     }
     if certs.is_empty() {
-        return Err(BuildError::new("no CERTIFICATE block found in the PEM input"));
+        return Err(BuildError::new(
+            "no CERTIFICATE block found in the PEM input",
+        ));
     }
     Ok(certs)
 }

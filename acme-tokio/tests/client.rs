@@ -86,7 +86,12 @@ async fn plain_http_needs_opt_in() {
 #[tokio::test]
 async fn unusable_urls_are_invalid() {
     let client = DefaultClient::new().unwrap();
-    for url in ["ftp://127.0.0.1/", "not a url", "/relative/only", "https://"] {
+    for url in [
+        "ftp://127.0.0.1/",
+        "not a url",
+        "/relative/only",
+        "https://",
+    ] {
         let err = client.execute(get(url)).await.unwrap_err();
         assert_eq!(err.kind, TransportErrorKind::InvalidUrl, "{url}: {err}");
     }
@@ -255,7 +260,8 @@ async fn broken_body_is_an_io_error() {
 async fn client_is_usable_as_a_trait_object() {
     let pki = TestPki::new();
     let server = TestServer::https(&pki);
-    let client: std::sync::Arc<dyn HttpClient> = std::sync::Arc::new(trusting(&pki).build().unwrap());
+    let client: std::sync::Arc<dyn HttpClient> =
+        std::sync::Arc::new(trusting(&pki).build().unwrap());
     let response = client.execute(get(server.url("/ok"))).await.unwrap();
     assert_eq!(response.status(), 200);
     // The future is Send: it can be spawned.
@@ -270,7 +276,10 @@ async fn connection_closed_while_idle_is_replaced() {
     let server = TestServer::https(&pki);
     let client = trusting(&pki).build().unwrap();
     for _ in 0..2 {
-        let response = client.execute(get(server.url("/ok-then-close"))).await.unwrap();
+        let response = client
+            .execute(get(server.url("/ok-then-close")))
+            .await
+            .unwrap();
         assert_eq!(response.body(), b"hello");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }

@@ -4,8 +4,8 @@
 mod support;
 
 use acme_proto::http::{Method, TransportErrorKind};
-use acme_tokio::http01::Http01Responder;
 use acme_tokio::http_client::{DefaultClient, HttpClient};
+use acme_tokio::http01::Http01Responder;
 use support::{get, request};
 
 const TOKEN: &str = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA";
@@ -30,7 +30,10 @@ async fn serves_key_authorizations() {
     assert_eq!(response.body(), KEY_AUTH.as_bytes());
     assert_eq!(response.headers()["content-type"], "text/plain");
 
-    let response = client.execute(request(Method::HEAD, url.clone())).await.unwrap();
+    let response = client
+        .execute(request(Method::HEAD, url.clone()))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.body().is_empty());
     assert_eq!(
@@ -76,7 +79,10 @@ async fn shutdown_and_drop_stop_the_server() {
     let server = responder.serve("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = server.local_addr();
     let url = format!("http://{addr}/.well-known/acme-challenge/{TOKEN}");
-    assert_eq!(client.execute(get(url.clone())).await.unwrap().status(), 200);
+    assert_eq!(
+        client.execute(get(url.clone())).await.unwrap().status(),
+        200
+    );
     server.shutdown().await;
     // A fresh client: the old one may hold a pooled connection the server no longer serves.
     let err = client_fresh().execute(get(url.clone())).await.unwrap_err();
@@ -85,7 +91,11 @@ async fn shutdown_and_drop_stop_the_server() {
     // The same address can be bound again at once.
     let server = responder.serve(addr).unwrap();
     assert_eq!(
-        client_fresh().execute(get(url.clone())).await.unwrap().status(),
+        client_fresh()
+            .execute(get(url.clone()))
+            .await
+            .unwrap()
+            .status(),
         200
     );
     drop(server);

@@ -551,7 +551,7 @@ impl Pebble {
     /// Waits until every listener accepts connections, or a process dies, or the timeout.
     fn wait_ready(&mut self) -> Result<()> {
         let deadline = Instant::now() + START_TIMEOUT;
-        let addrs: Vec<SocketAddr> = [
+        let mut pending: Vec<SocketAddr> = [
             ACME_ADDR,
             MANAGEMENT_ADDR,
             DNS_ADDR,
@@ -578,12 +578,11 @@ impl Pebble {
                     }
                 }
             }
-            let pending: Vec<&SocketAddr> = addrs
-                .iter()
-                .filter(|addr| {
-                    TcpStream::connect_timeout(addr, Duration::from_millis(200)).is_err()
-                })
-                .collect();
+            // Probe each listener until it answers once (every probe of a TLS port costs a
+            // "TLS handshake error ... EOF" line in Pebble's log).
+            pending.retain(|addr| {
+                TcpStream::connect_timeout(addr, Duration::from_millis(200)).is_err()
+            });
             if pending.is_empty() {
                 return Ok(());
             }

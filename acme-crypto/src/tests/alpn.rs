@@ -44,7 +44,7 @@ fn check(identifier: &Identifier, expected_san: GeneralName) {
     assert_eq!(tbs.issuer(), tbs.subject());
     let key = KeyPair::from_pkcs8_der(&challenge.private_key_pkcs8_der).unwrap();
     assert_eq!(
-        key.public_key_der().unwrap(),
+        key.public_key_der(),
         tbs.subject_public_key_info().to_der().unwrap()
     );
     ring_verify_x509(

@@ -179,7 +179,7 @@ fn rfc8037_ed25519_vectors() {
     .verify(input.as_bytes(), &sig)
     .unwrap();
     // The PKCS#8 export is the RFC 8410 v1 document we imported.
-    let again = KeyPair::from_pkcs8_der(&key.to_pkcs8_der().unwrap()).unwrap();
+    let again = KeyPair::from_pkcs8_der(&key.to_pkcs8_der()).unwrap();
     assert_eq!(again.thumbprint(), key.thumbprint());
 }
 
@@ -197,10 +197,7 @@ fn ecdsa_signatures_verify_independently() {
         let (jwk_crv, x, y) = jwk_ec(&jwk);
         assert_eq!((jwk_crv, x.len(), y.len()), (crv, width, width));
         assert_eq!(key.jwk(), jwk);
-        assert_eq!(
-            jwk_from_spki_der(&key.public_key_der().unwrap()).unwrap(),
-            jwk
-        );
+        assert_eq!(jwk_from_spki_der(&key.public_key_der()).unwrap(), jwk);
         let msg = b"eyJhbGciOiJFUzI1NiJ9.eyJoZWxsbyI6IndvcmxkIn0";
         let sig = key.sign(msg).unwrap();
         assert_eq!(sig.len(), 2 * width, "{name}");
@@ -290,10 +287,20 @@ fn openssl_keys_import_with_the_expected_thumbprints() {
         assert_eq!(key.thumbprint(), thumbprint, "{alg}");
         assert_eq!(key.public_jwk().thumbprint(), thumbprint);
         // The SPKI OpenSSL derived is the one we derive.
-        assert_eq!(key.public_key_der().unwrap(), pem_body(public), "{alg}");
+        assert_eq!(key.public_key_der(), pem_body(public), "{alg}");
         assert_eq!(
             jwk_from_spki_der(&pem_body(public)).unwrap(),
             key.public_jwk()
+        );
+        // The same key as DER, whichever format the PEM held.
+        let der = crate::pem::parse_blocks(private.as_bytes())
+            .unwrap()
+            .into_iter()
+            .last()
+            .unwrap();
+        assert_eq!(
+            KeyPair::from_der(&der.der).unwrap().thumbprint(),
+            thumbprint
         );
         // CRLF line ends and surrounding text are fine too.
         let crlf = format!(
@@ -348,7 +355,7 @@ fn rsa_pkcs1v15_signature_verifies_with_ring() {
     .verify(&ring_sig::RSA_PKCS1_2048_8192_SHA256, msg, &sig)
     .expect("RS256 signature verifies with ring");
     // PKCS#1 → PKCS#8 → back.
-    let again = KeyPair::from_pkcs8_pem(&key.to_pkcs8_pem().unwrap()).unwrap();
+    let again = KeyPair::from_pkcs8_pem(&key.to_pkcs8_pem()).unwrap();
     assert_eq!(again.thumbprint(), key.thumbprint());
     assert_eq!(again.algorithm(), Algorithm::Rs256 { bits: 2048 });
 }
@@ -363,7 +370,7 @@ fn rsa_generation_and_size_limits() {
     let key = KeyPair::generate(Algorithm::Rs256 { bits: 2048 }).unwrap();
     assert_eq!(key.algorithm(), Algorithm::Rs256 { bits: 2048 });
     assert_eq!(
-        jwk_from_spki_der(&key.public_key_der().unwrap()).unwrap(),
+        jwk_from_spki_der(&key.public_key_der()).unwrap(),
         key.public_jwk()
     );
 }
@@ -377,12 +384,12 @@ fn pkcs8_and_sec1_round_trips() {
         Algorithm::EdDsa,
     ] {
         let key = KeyPair::generate(alg).unwrap();
-        let pkcs8_pem = key.to_pkcs8_pem().unwrap();
+        let pkcs8_pem = key.to_pkcs8_pem();
         assert!(pkcs8_pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
         for again in [
             KeyPair::from_pkcs8_pem(&pkcs8_pem).unwrap(),
             KeyPair::from_pem(&pkcs8_pem).unwrap(),
-            KeyPair::from_pkcs8_der(&key.to_pkcs8_der().unwrap()).unwrap(),
+            KeyPair::from_pkcs8_der(&key.to_pkcs8_der()).unwrap(),
         ] {
             assert_eq!(again.thumbprint(), key.thumbprint(), "{alg}");
             assert_eq!(again.algorithm(), alg);
@@ -430,8 +437,8 @@ fn debug_shows_no_key_material() {
             "{debug}"
         );
         assert!(debug.contains(&key.thumbprint()));
-        let pem = key.to_pkcs8_pem().unwrap();
-        let der = key.to_pkcs8_der().unwrap();
+        let pem = key.to_pkcs8_pem();
+        let der = key.to_pkcs8_der();
         for line in pem.lines().filter(|l| !l.starts_with("-----")) {
             // Every 16-character piece of the PEM body, so a partial dump is caught too.
             for piece in line.as_bytes().chunks(16).filter(|p| p.len() == 16) {
@@ -477,6 +484,10 @@ fn import_errors_say_what_is_wrong() {
     assert!(err.to_string().contains("no PEM block"), "{err}");
     assert!(matches!(
         KeyPair::from_pkcs8_der(b"\x30\x03\x02\x01\x00"),
+        Err(Error::InvalidKey(_))
+    ));
+    assert!(matches!(
+        KeyPair::from_der(b"junk"),
         Err(Error::InvalidKey(_))
     ));
     // A PKCS#8 document for an algorithm we do not support (X25519, 1.3.101.110).

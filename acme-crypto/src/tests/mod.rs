@@ -30,7 +30,7 @@ pub(crate) fn hex(s: &str) -> Vec<u8> {
 }
 
 pub(crate) fn spki_of(key: &KeyPair) -> SubjectPublicKeyInfoOwned {
-    SubjectPublicKeyInfoOwned::from_der(&key.public_key_der().unwrap()).unwrap()
+    SubjectPublicKeyInfoOwned::from_der(&key.public_key_der()).unwrap()
 }
 
 /// A test profile: given subject and issuer names, no extensions of its own.

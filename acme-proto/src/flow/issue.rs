@@ -190,6 +190,25 @@ pub enum Progress {
     },
 }
 
+impl std::fmt::Display for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Progress::OrderCreated { url, status } => write!(f, "order created ({status}): {url}"),
+            Progress::AuthorizationFetched { identifier, status } => {
+                write!(f, "authorization for {identifier}: {status}")
+            }
+            Progress::ChallengeTriggered { identifier, kind } => {
+                write!(f, "{kind} challenge triggered for {identifier}")
+            }
+            Progress::OrderPolled { status } => write!(f, "order is {status}"),
+            Progress::Finalized => f.write_str("CSR submitted (finalize)"),
+            Progress::CertificateDownloaded { url, alternates } => {
+                write!(f, "certificate downloaded ({alternates} alternate chains): {url}")
+            }
+        }
+    }
+}
+
 /// The outcome of issuance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

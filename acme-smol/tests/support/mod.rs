@@ -194,7 +194,13 @@ fn handle(stream: TcpStream, tls: Option<Arc<ServerConfig>>, addr: SocketAddr) -
         let head = method == "HEAD";
         let out = reader.get_mut();
         match path.split('?').next().unwrap_or_default() {
-            "/ok" => respond(out, "200 OK", &[("Content-Type", "text/plain")], b"hello", head)?,
+            "/ok" => respond(
+                out,
+                "200 OK",
+                &[("Content-Type", "text/plain")],
+                b"hello",
+                head,
+            )?,
             "/echo" => {
                 let extra = [
                     ("X-Echo-Method", method.clone()),
@@ -202,18 +208,31 @@ fn handle(stream: TcpStream, tls: Option<Arc<ServerConfig>>, addr: SocketAddr) -
                     ("X-Echo-Host", header("host")),
                     ("X-Echo-Path", path.clone()),
                 ];
-                let extra: Vec<(&str, &str)> = extra.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                let extra: Vec<(&str, &str)> =
+                    extra.iter().map(|(n, v)| (*n, v.as_str())).collect();
                 respond(out, "200 OK", &extra, &body, head)?
             }
             "/redirect" => respond(out, "302 Found", &[("Location", "/ok")], b"", head)?,
             "/redirect-abs" => {
                 let location = format!("{scheme}://{addr}/ok");
-                respond(out, "301 Moved Permanently", &[("Location", &location)], b"", head)?
+                respond(
+                    out,
+                    "301 Moved Permanently",
+                    &[("Location", &location)],
+                    b"",
+                    head,
+                )?
             }
             "/dir/redirect-rel" => {
                 respond(out, "303 See Other", &[("Location", "../ok")], b"", head)?
             }
-            "/loop" => respond(out, "307 Temporary Redirect", &[("Location", "/loop")], b"", head)?,
+            "/loop" => respond(
+                out,
+                "307 Temporary Redirect",
+                &[("Location", "/loop")],
+                b"",
+                head,
+            )?,
             "/big" => respond(out, "200 OK", &[], &vec![b'x'; BIG], head)?,
             "/big-chunked" => {
                 write!(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")?;

@@ -1,0 +1,163 @@
+// Shared by every adapter's `issue` example (included with `#[path]`): the environment
+// contract, key and certificate files, and the summary. The ACME work itself is in each
+// example, in its runtime's idiom.
+#![allow(dead_code)]
+
+use acme_crypto::{Algorithm, CertificateChain, KeyPair};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+/// The examples' environment contract.
+pub(crate) struct Config {
+    pub(crate) directory: String,
+    pub(crate) ca_cert: Option<Vec<u8>>,
+    pub(crate) domains: Vec<String>,
+    pub(crate) http_port: u16,
+    pub(crate) tls_port: u16,
+    pub(crate) challenge: String,
+    pub(crate) challtestsrv: Option<String>,
+    pub(crate) out_dir: PathBuf,
+    pub(crate) verbose: bool,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+pub(crate) fn config() -> Result<Config, String> {
+    let directory = var("ACME_DIRECTORY").ok_or("ACME_DIRECTORY is not set (the CA's directory URL)")?;
+    let ca_cert = match var("ACME_CA_CERT") {
+        Some(p) => Some(std::fs::read(&p).map_err(|e| format!("ACME_CA_CERT {p}: {e}"))?),
+        None => None,
+    };
+    let domains: Vec<String> = var("ACME_DOMAIN")
+        .ok_or("ACME_DOMAIN is not set (comma-separated names or IP addresses)")?
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if domains.is_empty() {
+        return Err("ACME_DOMAIN names no identifier".into());
+    }
+    let port = |name: &str, default: u16| -> Result<u16, String> {
+        match var(name) {
+            Some(v) => v.parse().map_err(|_| format!("{name}={v:?} is not a port number")),
+            None => Ok(default),
+        }
+    };
+    let challenge = var("ACME_CHALLENGE").unwrap_or_else(|| "http-01".into());
+    if !["http-01", "dns-01", "tls-alpn-01"].contains(&challenge.as_str()) {
+        return Err(format!("ACME_CHALLENGE={challenge:?}: use http-01, dns-01 or tls-alpn-01"));
+    }
+    Ok(Config {
+        directory,
+        ca_cert,
+        domains,
+        http_port: port("ACME_HTTP_PORT", 80)?,
+        tls_port: port("ACME_TLS_PORT", 443)?,
+        challenge,
+        challtestsrv: var("ACME_DNS_CHALLTESTSRV"),
+        out_dir: PathBuf::from(var("ACME_OUT_DIR").unwrap_or_else(|| ".".into())),
+        verbose: var("ACME_VERBOSE").is_some_and(|v| v != "0"),
+    })
+}
+
+/// Write `data` to `path` atomically (temporary file, then rename), mode 0600 for secrets.
+pub(crate) fn write_file(path: &Path, data: &[u8], secret: bool) -> Result<(), String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let tmp = path.with_extension("tmp");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(if secret { 0o600 } else { 0o644 });
+    }
+    let result = (|| {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("writing {}: {e}", path.display())
+    })
+}
+
+/// The account key in `out_dir/account.key`, created on first use.
+pub(crate) fn account_key(out_dir: &Path) -> Result<(KeyPair, bool), String> {
+    let path = out_dir.join("account.key");
+    match std::fs::read_to_string(&path) {
+        Ok(pem) => Ok((KeyPair::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?, false)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = KeyPair::generate(Algorithm::Es256).map_err(|e| e.to_string())?;
+            let pem = key.to_pkcs8_pem();
+            write_file(&path, pem.as_bytes(), true)?;
+            Ok((key, true))
+        }
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Write the chain and key, then print the summary.
+pub(crate) fn finish(cfg: &Config, chain_pem: &str, key: &KeyPair, started: Instant) -> Result<(), String> {
+    let chain = CertificateChain::from_pem(chain_pem.as_bytes()).map_err(|e| format!("the CA's chain: {e}"))?;
+    let leaf = chain.leaf().map_err(|e| format!("the CA's certificate: {e}"))?;
+    let full = cfg.out_dir.join("fullchain.pem");
+    let priv_path = cfg.out_dir.join("privkey.pem");
+    write_file(&full, chain_pem.as_bytes(), false)?;
+    let key_pem = key.to_pkcs8_pem();
+    write_file(&priv_path, key_pem.as_bytes(), true)?;
+    let names: Vec<String> = leaf.subject_alt_names.iter().map(|i| i.value.clone()).collect();
+    let days = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    println!("certificate issued in {:.2?}", started.elapsed());
+    println!("  names:     {}", names.join(", "));
+    println!("  issuer:    {}", leaf.issuer);
+    println!(
+        "  validity:  {} .. {} ({} days)",
+        acme_proto::msgs::time::format_rfc3339(leaf.not_before),
+        acme_proto::msgs::time::format_rfc3339(leaf.not_after),
+        (days(leaf.not_after).saturating_sub(days(leaf.not_before)) + 43_199) / 86_400
+    );
+    println!("  chain:     {} certificates", chain.certificates().len());
+    println!("  written:   {}", full.display());
+    println!("             {} (mode 0600)", priv_path.display());
+    Ok(())
+}
+
+/// Minimal progress output for `ACME_VERBOSE=1`: the library's info events, with the time
+/// since start. (A real program would install `tracing-subscriber`.)
+pub(crate) struct Progress {
+    pub(crate) started: Instant,
+}
+
+impl tracing::Subscriber for Progress {
+    fn enabled(&self, m: &tracing::Metadata<'_>) -> bool {
+        *m.level() <= tracing::Level::INFO
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Msg(String);
+        impl tracing::field::Visit for Msg {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = format!("{value:?}");
+                } else {
+                    self.0.push_str(&format!(" {}={value:?}", field.name()));
+                }
+            }
+        }
+        let mut m = Msg(String::new());
+        event.record(&mut m);
+        println!("[{:>7.3}s] {}", self.started.elapsed().as_secs_f64(), m.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
