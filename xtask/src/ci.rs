@@ -225,7 +225,7 @@ pub(crate) fn command(args: &[String]) -> Result<ExitCode> {
     let total = format_duration(started.elapsed());
     match failure {
         None => {
-            println!("ci: all {} phases succeeded in {total}", selected.len());
+            println!("ci: all {} phase(s) succeeded in {total}", selected.len());
             Ok(ExitCode::SUCCESS)
         }
         Some((phase, e)) => {
