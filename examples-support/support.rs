@@ -1,7 +1,7 @@
 // Shared by every adapter's `issue` example (included with `#[path]`): the environment
 // contract, key and certificate files, and the summary. The ACME work itself is in each
 // example, in its runtime's idiom.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::print_stdout, clippy::print_stderr)]
 
 use acme_crypto::{Algorithm, CertificateChain, KeyPair};
 use std::io::Write;
@@ -26,7 +26,8 @@ fn var(name: &str) -> Option<String> {
 }
 
 pub(crate) fn config() -> Result<Config, String> {
-    let directory = var("ACME_DIRECTORY").ok_or("ACME_DIRECTORY is not set (the CA's directory URL)")?;
+    let directory =
+        var("ACME_DIRECTORY").ok_or("ACME_DIRECTORY is not set (the CA's directory URL)")?;
     let ca_cert = match var("ACME_CA_CERT") {
         Some(p) => Some(std::fs::read(&p).map_err(|e| format!("ACME_CA_CERT {p}: {e}"))?),
         None => None,
@@ -42,13 +43,17 @@ pub(crate) fn config() -> Result<Config, String> {
     }
     let port = |name: &str, default: u16| -> Result<u16, String> {
         match var(name) {
-            Some(v) => v.parse().map_err(|_| format!("{name}={v:?} is not a port number")),
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("{name}={v:?} is not a port number")),
             None => Ok(default),
         }
     };
     let challenge = var("ACME_CHALLENGE").unwrap_or_else(|| "http-01".into());
     if !["http-01", "dns-01", "tls-alpn-01"].contains(&challenge.as_str()) {
-        return Err(format!("ACME_CHALLENGE={challenge:?}: use http-01, dns-01 or tls-alpn-01"));
+        return Err(format!(
+            "ACME_CHALLENGE={challenge:?}: use http-01, dns-01 or tls-alpn-01"
+        ));
     }
     Ok(Config {
         directory,
@@ -91,7 +96,10 @@ pub(crate) fn write_file(path: &Path, data: &[u8], secret: bool) -> Result<(), S
 pub(crate) fn account_key(out_dir: &Path) -> Result<(KeyPair, bool), String> {
     let path = out_dir.join("account.key");
     match std::fs::read_to_string(&path) {
-        Ok(pem) => Ok((KeyPair::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?, false)),
+        Ok(pem) => Ok((
+            KeyPair::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?,
+            false,
+        )),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = KeyPair::generate(Algorithm::Es256).map_err(|e| e.to_string())?;
             let pem = key.to_pkcs8_pem();
@@ -103,16 +111,32 @@ pub(crate) fn account_key(out_dir: &Path) -> Result<(KeyPair, bool), String> {
 }
 
 /// Write the chain and key, then print the summary.
-pub(crate) fn finish(cfg: &Config, chain_pem: &str, key: &KeyPair, started: Instant) -> Result<(), String> {
-    let chain = CertificateChain::from_pem(chain_pem.as_bytes()).map_err(|e| format!("the CA's chain: {e}"))?;
-    let leaf = chain.leaf().map_err(|e| format!("the CA's certificate: {e}"))?;
+pub(crate) fn finish(
+    cfg: &Config,
+    chain_pem: &str,
+    key: &KeyPair,
+    started: Instant,
+) -> Result<(), String> {
+    let chain = CertificateChain::from_pem(chain_pem.as_bytes())
+        .map_err(|e| format!("the CA's chain: {e}"))?;
+    let leaf = chain
+        .leaf()
+        .map_err(|e| format!("the CA's certificate: {e}"))?;
     let full = cfg.out_dir.join("fullchain.pem");
     let priv_path = cfg.out_dir.join("privkey.pem");
     write_file(&full, chain_pem.as_bytes(), false)?;
     let key_pem = key.to_pkcs8_pem();
     write_file(&priv_path, key_pem.as_bytes(), true)?;
-    let names: Vec<String> = leaf.subject_alt_names.iter().map(|i| i.value.clone()).collect();
-    let days = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let names: Vec<String> = leaf
+        .subject_alt_names
+        .iter()
+        .map(|i| i.value.clone())
+        .collect();
+    let days = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    };
     println!("certificate issued in {:.2?}", started.elapsed());
     println!("  names:     {}", names.join(", "));
     println!("  issuer:    {}", leaf.issuer);

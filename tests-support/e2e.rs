@@ -5,7 +5,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use acme_crypto::CertificateChain;
-use acme_proto::http::{HeaderMap, Method, Request, RequestId, Endpoint};
+use acme_proto::http::{Endpoint, HeaderMap, Method, Request, RequestId};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -32,11 +32,16 @@ impl PebbleEnv {
         let ca = var("ACME_TEST_CA_CERT");
         PebbleEnv {
             directory: var("ACME_TEST_DIRECTORY"),
-            ca_cert_pem: std::fs::read(&ca).unwrap_or_else(|e| panic!("ACME_TEST_CA_CERT {ca}: {e}")),
+            ca_cert_pem: std::fs::read(&ca)
+                .unwrap_or_else(|e| panic!("ACME_TEST_CA_CERT {ca}: {e}")),
             management: var("ACME_TEST_PEBBLE_MGMT"),
             challtestsrv: var("ACME_TEST_CHALLTESTSRV"),
-            http_port: var("ACME_TEST_HTTP_PORT").parse().expect("ACME_TEST_HTTP_PORT"),
-            tls_port: var("ACME_TEST_TLS_PORT").parse().expect("ACME_TEST_TLS_PORT"),
+            http_port: var("ACME_TEST_HTTP_PORT")
+                .parse()
+                .expect("ACME_TEST_HTTP_PORT"),
+            tls_port: var("ACME_TEST_TLS_PORT")
+                .parse()
+                .expect("ACME_TEST_TLS_PORT"),
         }
     }
 
@@ -61,7 +66,10 @@ pub fn unique_name(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or(0);
     format!("{prefix}-{}-{t:x}-{n}.example.com", std::process::id())
 }
 
@@ -70,17 +78,29 @@ pub fn unique_name(prefix: &str) -> String {
 pub fn assert_chain(chain_pem: &str, root_pem: &[u8], expected: &[&str]) {
     let chain = CertificateChain::from_pem(chain_pem.as_bytes()).expect("chain parses");
     let leaf = chain.leaf().expect("leaf parses");
-    let mut got: Vec<String> = leaf.subject_alt_names.iter().map(|i| i.value.clone()).collect();
+    let mut got: Vec<String> = leaf
+        .subject_alt_names
+        .iter()
+        .map(|i| i.value.clone())
+        .collect();
     let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
     got.sort();
     want.sort();
     assert_eq!(got, want, "leaf SANs");
     let root = CertificateChain::from_pem(root_pem).expect("root parses");
     let mut store = rustls::RootCertStore::empty();
-    store.add(CertificateDer::from(root.certificates()[0].clone())).expect("root is a usable trust anchor");
+    store
+        .add(CertificateDer::from(root.certificates()[0].clone()))
+        .expect("root is a usable trust anchor");
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider).build().expect("verifier");
-    let certs: Vec<CertificateDer<'static>> = chain.certificates().iter().map(|d| CertificateDer::from(d.clone())).collect();
+    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider)
+        .build()
+        .expect("verifier");
+    let certs: Vec<CertificateDer<'static>> = chain
+        .certificates()
+        .iter()
+        .map(|d| CertificateDer::from(d.clone()))
+        .collect();
     for name in expected {
         let server_name = ServerName::try_from(name.to_string()).expect("server name");
         verifier

@@ -3,6 +3,8 @@
 //! `ACME_HTTP_PORT` (default 80), `ACME_OUT_DIR`, `ACME_VERBOSE`.
 //! Writes `fullchain.pem`, `privkey.pem` and (reused when present) `account.key`.
 
+#![allow(clippy::print_stderr)]
+
 #[path = "../../examples-support/support.rs"]
 mod support;
 
@@ -24,19 +26,29 @@ fn run(cfg: &support::Config, started: Instant) -> Result<(), String> {
         tracing::info!("agreeing to the terms of service: {tos}");
     }
     client
-        .create_account(Arc::new(account_key), NewAccount::default().agree_to_terms_of_service(true))
+        .create_account(
+            Arc::new(account_key),
+            NewAccount::default().agree_to_terms_of_service(true),
+        )
         .map_err(|e| e.to_string())?;
 
     if cfg.challenge != "http-01" {
-        return Err(format!("ACME_CHALLENGE={} is not supported by this example yet", cfg.challenge));
+        return Err(format!(
+            "ACME_CHALLENGE={} is not supported by this example yet",
+            cfg.challenge
+        ));
     }
     let responder = Http01Responder::new();
     let addr = SocketAddr::from(([0, 0, 0, 0], cfg.http_port));
-    let _server = responder.serve(addr).map_err(|e| format!("http-01 responder on {addr}: {e}"))?;
+    let _server = responder
+        .serve(addr)
+        .map_err(|e| format!("http-01 responder on {addr}: {e}"))?;
     let solver = Http01Solver::new(responder);
 
     let names: Vec<&str> = cfg.domains.iter().map(String::as_str).collect();
-    let cert = client.issue(&names, &solver, None).map_err(|e| e.to_string())?;
+    let cert = client
+        .issue(&names, &solver, None)
+        .map_err(|e| e.to_string())?;
     support::finish(cfg, &cert.chain_pem, &cert.key, started)
 }
 

@@ -37,7 +37,13 @@ impl fmt::Display for Error {
         match self {
             Error::Acme(e) => e.fmt(f),
             Error::Crypto(e) => e.fmt(f),
-            Error::Solver { identifier, message } => write!(f, "could not present the challenge for {identifier}: {message}"),
+            Error::Solver {
+                identifier,
+                message,
+            } => write!(
+                f,
+                "could not present the challenge for {identifier}: {message}"
+            ),
             Error::Config(m) => write!(f, "configuration error: {m}"),
         }
     }

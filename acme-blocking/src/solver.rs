@@ -50,7 +50,8 @@ impl Solver for Http01Solver {
     }
 
     fn present(&self, c: &ChallengeToSolve) -> Result<(), SolverError> {
-        self.responder.insert(c.token(), c.key_authorization.clone());
+        self.responder
+            .insert(c.token(), c.key_authorization.clone());
         Ok(())
     }
 

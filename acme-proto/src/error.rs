@@ -111,7 +111,12 @@ impl Error {
         self.problem_type() == Some(&ProblemType::RateLimited)
     }
 
-    pub(crate) fn protocol(url: &str, status: u16, reason: impl Into<String>, body: &[u8]) -> Error {
+    pub(crate) fn protocol(
+        url: &str,
+        status: u16,
+        reason: impl Into<String>,
+        body: &[u8],
+    ) -> Error {
         Error::Protocol {
             url: url.to_owned(),
             status,
@@ -134,15 +139,27 @@ pub(crate) fn snippet(body: &[u8]) -> String {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Server { url, status, problem } => {
+            Error::Server {
+                url,
+                status,
+                problem,
+            } => {
                 write!(f, "the CA refused (HTTP {status} from {url}): {problem}")?;
                 if let Some(t) = problem.retry_after {
-                    let secs = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+                    let secs = t
+                        .duration_since(SystemTime::UNIX_EPOCH)
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0);
                     write!(f, " (retry after unix time {secs})")?;
                 }
                 Ok(())
             }
-            Error::Authorization { identifier, status, challenge, problem } => {
+            Error::Authorization {
+                identifier,
+                status,
+                challenge,
+                problem,
+            } => {
                 write!(f, "authorization for {identifier} is {status}")?;
                 if let Some(c) = challenge {
                     write!(f, " ({c} challenge failed)")?;
@@ -159,7 +176,10 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
-            Error::NoAcceptableChallenge { identifier, offered } => {
+            Error::NoAcceptableChallenge {
+                identifier,
+                offered,
+            } => {
                 let names: Vec<&str> = offered.iter().map(ChallengeType::as_str).collect();
                 write!(
                     f,
@@ -167,8 +187,16 @@ impl fmt::Display for Error {
                     names.join(", ")
                 )
             }
-            Error::Protocol { url, status, reason, body_snippet } => {
-                write!(f, "protocol violation by the server (HTTP {status} from {url}): {reason}")?;
+            Error::Protocol {
+                url,
+                status,
+                reason,
+                body_snippet,
+            } => {
+                write!(
+                    f,
+                    "protocol violation by the server (HTTP {status} from {url}): {reason}"
+                )?;
                 if !body_snippet.is_empty() {
                     write!(f, "; body starts: {body_snippet:?}")?;
                 }

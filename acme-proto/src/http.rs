@@ -126,7 +126,10 @@ pub struct TransportError {
 impl TransportError {
     /// Build a transport error.
     pub fn new(kind: TransportErrorKind, message: impl Into<String>) -> Self {
-        TransportError { kind, message: message.into() }
+        TransportError {
+            kind,
+            message: message.into(),
+        }
     }
 }
 

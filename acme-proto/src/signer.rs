@@ -48,7 +48,12 @@ impl Jwk {
         let s = |v: &str| serde_json::Value::String(v.to_owned()).to_string();
         match self {
             Jwk::Ec { crv, x, y } => {
-                format!(r#"{{"crv":{},"kty":"EC","x":{},"y":{}}}"#, s(crv), s(x), s(y))
+                format!(
+                    r#"{{"crv":{},"kty":"EC","x":{},"y":{}}}"#,
+                    s(crv),
+                    s(x),
+                    s(y)
+                )
             }
             Jwk::Rsa { n, e } => format!(r#"{{"e":{},"kty":"RSA","n":{}}}"#, s(e), s(n)),
             Jwk::Okp { crv, x } => format!(r#"{{"crv":{},"kty":"OKP","x":{}}}"#, s(crv), s(x)),
@@ -77,9 +82,19 @@ impl Jwk {
                 .ok_or(JwkError(k))
         };
         match obj.get("kty").and_then(|v| v.as_str()) {
-            Some("EC") => Ok(Jwk::Ec { crv: get("crv")?, x: get("x")?, y: get("y")? }),
-            Some("RSA") => Ok(Jwk::Rsa { n: get("n")?, e: get("e")? }),
-            Some("OKP") => Ok(Jwk::Okp { crv: get("crv")?, x: get("x")? }),
+            Some("EC") => Ok(Jwk::Ec {
+                crv: get("crv")?,
+                x: get("x")?,
+                y: get("y")?,
+            }),
+            Some("RSA") => Ok(Jwk::Rsa {
+                n: get("n")?,
+                e: get("e")?,
+            }),
+            Some("OKP") => Ok(Jwk::Okp {
+                crv: get("crv")?,
+                x: get("x")?,
+            }),
             _ => Err(JwkError("kty")),
         }
     }
@@ -192,6 +207,9 @@ mod tests {
             n: "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw".into(),
             e: "AQAB".into(),
         };
-        assert_eq!(jwk.thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            jwk.thumbprint(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 }

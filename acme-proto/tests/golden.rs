@@ -9,8 +9,8 @@ use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 
 /// RFC 6979 §A.2.5's P-256 private key.
 const D: [u8; 32] = [
-    0xC9, 0xAF, 0xA9, 0xD8, 0x45, 0xBA, 0x75, 0x16, 0x6B, 0x5C, 0x21, 0x57, 0x67, 0xB1, 0xD6, 0x93, 0x4E, 0x50, 0xC3,
-    0xDB, 0x36, 0xE8, 0x9B, 0x12, 0x7B, 0x8A, 0x62, 0x2B, 0x12, 0x0F, 0x67, 0x21,
+    0xC9, 0xAF, 0xA9, 0xD8, 0x45, 0xBA, 0x75, 0x16, 0x6B, 0x5C, 0x21, 0x57, 0x67, 0xB1, 0xD6, 0x93,
+    0x4E, 0x50, 0xC3, 0xDB, 0x36, 0xE8, 0x9B, 0x12, 0x7B, 0x8A, 0x62, 0x2B, 0x12, 0x0F, 0x67, 0x21,
 ];
 
 struct P256(SigningKey);
@@ -45,15 +45,22 @@ fn hex(b: &[u8]) -> String {
 #[test]
 fn signer_reproduces_rfc6979_a25_vector() {
     let sig = key().sign(b"sample").unwrap();
-    assert_eq!(hex(&sig[..32]), "EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716");
-    assert_eq!(hex(&sig[32..]), "F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8");
+    assert_eq!(
+        hex(&sig[..32]),
+        "EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716"
+    );
+    assert_eq!(
+        hex(&sig[32..]),
+        "F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8"
+    );
 }
 
 fn verify(body: &[u8]) -> jws::ParsedJws {
     let parsed = jws::parse(body).expect("valid flattened JWS");
     let vk: VerifyingKey = *key().0.verifying_key();
     let sig = Signature::from_slice(&parsed.signature).expect("64-byte r||s");
-    vk.verify(parsed.signing_input.as_bytes(), &sig).expect("signature verifies");
+    vk.verify(parsed.signing_input.as_bytes(), &sig)
+        .expect("signature verifies");
     parsed
 }
 
@@ -64,7 +71,14 @@ fn new_account_jws_golden() {
         k.jwk().to_canonical_json(),
         r#"{"crv":"P-256","kty":"EC","x":"YP7UuiVanTHJYet0xjVtaMBJuJI7Yfps5mliLmDyn7Y","y":"eQP-EAi4vJmkGunpVii8ZPLxsgwtfp9Rd6PClNRGIpk"}"#
     );
-    let body = jws::sign(&k, KeyRef::Jwk, Some("nonce-1"), "https://acme.test/new-account", br#"{"termsOfServiceAgreed":true}"#).unwrap();
+    let body = jws::sign(
+        &k,
+        KeyRef::Jwk,
+        Some("nonce-1"),
+        "https://acme.test/new-account",
+        br#"{"termsOfServiceAgreed":true}"#,
+    )
+    .unwrap();
     let parsed = verify(&body);
     assert_eq!(
         parsed.protected.to_string(),
@@ -80,19 +94,47 @@ fn new_account_jws_golden() {
 #[test]
 fn post_as_get_and_trigger_payloads() {
     let k = key();
-    let get = jws::sign(&k, KeyRef::Kid("https://acme.test/acct/1"), Some("n2"), "https://acme.test/order/1", b"").unwrap();
+    let get = jws::sign(
+        &k,
+        KeyRef::Kid("https://acme.test/acct/1"),
+        Some("n2"),
+        "https://acme.test/order/1",
+        b"",
+    )
+    .unwrap();
     let parsed = verify(&get);
     assert_eq!(parsed.payload, b"");
     assert!(String::from_utf8(get).unwrap().contains(r#""payload":"""#));
-    let trigger = jws::sign(&k, KeyRef::Kid("https://acme.test/acct/1"), Some("n3"), "https://acme.test/chall/1", b"{}").unwrap();
-    assert!(String::from_utf8(trigger.clone()).unwrap().contains(r#""payload":"e30""#));
-    assert_eq!(verify(&trigger).protected.to_string(), r#"{"alg":"ES256","kid":"https://acme.test/acct/1","nonce":"n3","url":"https://acme.test/chall/1"}"#);
+    let trigger = jws::sign(
+        &k,
+        KeyRef::Kid("https://acme.test/acct/1"),
+        Some("n3"),
+        "https://acme.test/chall/1",
+        b"{}",
+    )
+    .unwrap();
+    assert!(
+        String::from_utf8(trigger.clone())
+            .unwrap()
+            .contains(r#""payload":"e30""#)
+    );
+    assert_eq!(
+        verify(&trigger).protected.to_string(),
+        r#"{"alg":"ES256","kid":"https://acme.test/acct/1","nonce":"n3","url":"https://acme.test/chall/1"}"#
+    );
 }
 
 #[test]
 fn key_change_inner_jws_has_no_nonce_and_the_outer_url() {
     let k = key();
-    let inner = jws::sign(&k, KeyRef::Jwk, None, "https://acme.test/key-change", br#"{"account":"https://acme.test/acct/1","oldKey":{}}"#).unwrap();
+    let inner = jws::sign(
+        &k,
+        KeyRef::Jwk,
+        None,
+        "https://acme.test/key-change",
+        br#"{"account":"https://acme.test/acct/1","oldKey":{}}"#,
+    )
+    .unwrap();
     let parsed = verify(&inner);
     assert!(parsed.protected.get("nonce").is_none());
     assert_eq!(parsed.protected["url"], "https://acme.test/key-change");

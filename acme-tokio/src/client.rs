@@ -6,9 +6,10 @@ use crate::http_client::HttpClient;
 use crate::solver::Solver;
 use acme_crypto::{Algorithm, CsrOptions, KeyPair};
 use acme_proto::flow::{
-    Account, AccountCredentials, AccountFlow, AuthorizationFlow, CertificateBundle, ChallengeSelector, ChallengeToSolve,
-    DirectoryFlow, Event, Flow, IssueFlow, KeyRolloverFlow, NewAccount, NewOrder, OrderFlow, OrdersListFlow, Output,
-    Policy, RenewalInfo, RenewalInfoFlow, RevocationFlow, RevocationReason, Session,
+    Account, AccountCredentials, AccountFlow, AuthorizationFlow, CertificateBundle,
+    ChallengeSelector, ChallengeToSolve, DirectoryFlow, Event, Flow, IssueFlow, KeyRolloverFlow,
+    NewAccount, NewOrder, OrderFlow, OrdersListFlow, Output, Policy, RenewalInfo, RenewalInfoFlow,
+    RevocationFlow, RevocationReason, Session,
 };
 use acme_proto::msgs::identifier::Identifier;
 use acme_proto::msgs::resources::{AuthorizationResource, Directory, OrderResource};
@@ -52,7 +53,10 @@ pub struct Client {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = self.lock();
-        f.debug_struct("Client").field("directory", &s.directory_url()).field("account", &s.account()).finish()
+        f.debug_struct("Client")
+            .field("directory", &s.directory_url())
+            .field("account", &s.account())
+            .finish()
     }
 }
 
@@ -113,20 +117,30 @@ impl ClientBuilder {
             Some(h) => h,
             #[cfg(feature = "default-client")]
             None => {
-                let mut b = crate::http_client::DefaultClient::builder().allow_http(self.allow_http);
+                let mut b =
+                    crate::http_client::DefaultClient::builder().allow_http(self.allow_http);
                 for pem in &self.roots {
-                    b = b.add_root_pem(pem).map_err(|e| Error::Config(e.to_string()))?;
+                    b = b
+                        .add_root_pem(pem)
+                        .map_err(|e| Error::Config(e.to_string()))?;
                 }
                 Arc::new(b.build().map_err(|e| Error::Config(e.to_string()))?)
             }
             #[cfg(not(feature = "default-client"))]
-            None => return Err(Error::Config("no HTTP client: enable `default-client` or call http_client()".into())),
+            None => {
+                return Err(Error::Config(
+                    "no HTTP client: enable `default-client` or call http_client()".into(),
+                ));
+            }
         };
         let mut session = Session::new(self.directory_url)
             .with_policy(self.policy)
             .with_user_agent_product(concat!("acme-tokio/", env!("CARGO_PKG_VERSION")));
         session.set_account(self.account);
-        Ok(Client { http, session: Arc::new(Mutex::new(session)) })
+        Ok(Client {
+            http,
+            session: Arc::new(Mutex::new(session)),
+        })
     }
 }
 
@@ -214,7 +228,11 @@ impl Client {
     }
 
     /// Create an account for `key` (or get the existing one), and use it from now on.
-    pub async fn create_account(&self, key: Arc<dyn Signer>, params: NewAccount) -> Result<Account, Error> {
+    pub async fn create_account(
+        &self,
+        key: Arc<dyn Signer>,
+        params: NewAccount,
+    ) -> Result<Account, Error> {
         let account = self.run(AccountFlow::create(key, params)).await?;
         let verb = if account.created { "created" } else { "found" };
         info!("account {verb}: {}", account.url);
@@ -263,7 +281,10 @@ impl Client {
     /// Every order URL of the account (all pages).
     pub async fn list_orders(&self) -> Result<Vec<String>, Error> {
         let account = self.fetch_account().await?;
-        let url = account.resource.orders.ok_or_else(|| Error::Config("the account object has no orders URL".into()))?;
+        let url = account
+            .resource
+            .orders
+            .ok_or_else(|| Error::Config("the account object has no orders URL".into()))?;
         self.run(OrdersListFlow::new(url)).await
     }
 
@@ -273,7 +294,10 @@ impl Client {
     }
 
     /// Pre-authorize an identifier (`newAuthz`, where the CA offers it).
-    pub async fn new_authorization(&self, identifier: &Identifier) -> Result<(String, AuthorizationResource), Error> {
+    pub async fn new_authorization(
+        &self,
+        identifier: &Identifier,
+    ) -> Result<(String, AuthorizationResource), Error> {
         self.run(AuthorizationFlow::new_authz(identifier)).await
     }
 
@@ -283,18 +307,36 @@ impl Client {
     }
 
     /// Deactivate an authorization.
-    pub async fn deactivate_authorization(&self, url: &str) -> Result<AuthorizationResource, Error> {
+    pub async fn deactivate_authorization(
+        &self,
+        url: &str,
+    ) -> Result<AuthorizationResource, Error> {
         Ok(self.run(AuthorizationFlow::deactivate(url)).await?.1)
     }
 
     /// Revoke a certificate (DER), signed by the account key.
-    pub async fn revoke(&self, certificate_der: &[u8], reason: Option<RevocationReason>) -> Result<(), Error> {
-        self.run(RevocationFlow::by_account(certificate_der, reason)).await
+    pub async fn revoke(
+        &self,
+        certificate_der: &[u8],
+        reason: Option<RevocationReason>,
+    ) -> Result<(), Error> {
+        self.run(RevocationFlow::by_account(certificate_der, reason))
+            .await
     }
 
     /// Revoke a certificate (DER), signed by its own key (no account needed).
-    pub async fn revoke_with_key(&self, certificate_der: &[u8], key: Arc<dyn Signer>, reason: Option<RevocationReason>) -> Result<(), Error> {
-        self.run(RevocationFlow::by_certificate_key(certificate_der, key, reason)).await
+    pub async fn revoke_with_key(
+        &self,
+        certificate_der: &[u8],
+        key: Arc<dyn Signer>,
+        reason: Option<RevocationReason>,
+    ) -> Result<(), Error> {
+        self.run(RevocationFlow::by_certificate_key(
+            certificate_der,
+            key,
+            reason,
+        ))
+        .await
     }
 
     /// ACME Renewal Information (RFC 9773) for a certificate (DER).
@@ -305,7 +347,13 @@ impl Client {
 
     /// Order, validate, finalize and download: the lower-level form of [`Client::issue`].
     /// Every challenge presented is cleaned up, on success and on failure.
-    pub async fn order(&self, order: NewOrder, selector: ChallengeSelector, csr_der: Vec<u8>, solver: &dyn Solver) -> Result<CertificateBundle, Error> {
+    pub async fn order(
+        &self,
+        order: NewOrder,
+        selector: ChallengeSelector,
+        csr_der: Vec<u8>,
+        solver: &dyn Solver,
+    ) -> Result<CertificateBundle, Error> {
         let names: Vec<&str> = order.identifiers.iter().map(|i| i.value.as_str()).collect();
         let span = info_span!("order", identifiers = %names.join(","));
         let mut flow = IssueFlow::new(order, selector, csr_der);
@@ -320,7 +368,10 @@ impl Client {
                             let r = solver.present(&c).await;
                             presented.push(c.clone());
                             if let Err(e) = r {
-                                failed = Some(Error::Solver { identifier: c.identifier.clone(), message: e.to_string() });
+                                failed = Some(Error::Solver {
+                                    identifier: c.identifier.clone(),
+                                    message: e.to_string(),
+                                });
                                 break;
                             }
                         }
@@ -348,14 +399,28 @@ impl Client {
     /// Issue a certificate for `identifiers` (DNS names, wildcards, IP addresses; Unicode
     /// names are converted to A-labels), solving challenges with `solver`. Without
     /// `certificate_key` a fresh ECDSA P-256 key is generated.
-    pub async fn issue(&self, identifiers: &[&str], solver: &dyn Solver, certificate_key: Option<KeyPair>) -> Result<IssuedCertificate, Error> {
-        let ids = identifiers.iter().map(|t| acme_crypto::identifier(t)).collect::<Result<Vec<Identifier>, _>>()?;
+    pub async fn issue(
+        &self,
+        identifiers: &[&str],
+        solver: &dyn Solver,
+        certificate_key: Option<KeyPair>,
+    ) -> Result<IssuedCertificate, Error> {
+        let ids = identifiers
+            .iter()
+            .map(|t| acme_crypto::identifier(t))
+            .collect::<Result<Vec<Identifier>, _>>()?;
         let key = match certificate_key {
             Some(k) => k,
             None => KeyPair::generate(Algorithm::Es256)?,
         };
         let csr = acme_crypto::csr_der(&ids, &key, &CsrOptions::default())?;
-        let bundle = self.order(NewOrder::new(ids), solver.selector(), csr, solver).await?;
-        Ok(IssuedCertificate { chain_pem: bundle.pem.clone(), key, bundle })
+        let bundle = self
+            .order(NewOrder::new(ids), solver.selector(), csr, solver)
+            .await?;
+        Ok(IssuedCertificate {
+            chain_pem: bundle.pem.clone(),
+            key,
+            bundle,
+        })
     }
 }

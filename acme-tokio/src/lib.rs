@@ -17,9 +17,9 @@ pub mod solver;
 
 pub use client::{Client, ClientBuilder, IssuedCertificate, Step};
 pub use error::Error;
-pub use http_client::HttpClient;
 #[cfg(feature = "default-client")]
 pub use http_client::DefaultClient;
+pub use http_client::HttpClient;
 pub use http01::Http01Responder;
 pub use solver::{Http01Solver, Solver, SolverError};
 // The core and crypto crates, re-exported so users need one dependency.

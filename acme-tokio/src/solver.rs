@@ -1,7 +1,7 @@
 //! Challenge solvers: how the client publishes what the CA validates.
 
-use crate::http01::Http01Responder;
 use crate::http_client::BoxFuture;
+use crate::http01::Http01Responder;
 use acme_proto::flow::{ChallengeSelector, ChallengeToSolve};
 use acme_proto::msgs::resources::ChallengeType;
 
@@ -14,11 +14,17 @@ pub trait Solver: Send + Sync {
     fn challenge_types(&self) -> Vec<ChallengeType>;
 
     /// Publish the response to `challenge` (serve the file, create the TXT record, …).
-    fn present<'a>(&'a self, challenge: &'a ChallengeToSolve) -> BoxFuture<'a, Result<(), SolverError>>;
+    fn present<'a>(
+        &'a self,
+        challenge: &'a ChallengeToSolve,
+    ) -> BoxFuture<'a, Result<(), SolverError>>;
 
     /// Remove what [`Solver::present`] published. Called for every presented challenge,
     /// whatever the outcome.
-    fn cleanup<'a>(&'a self, challenge: &'a ChallengeToSolve) -> BoxFuture<'a, Result<(), SolverError>>;
+    fn cleanup<'a>(
+        &'a self,
+        challenge: &'a ChallengeToSolve,
+    ) -> BoxFuture<'a, Result<(), SolverError>>;
 
     /// The challenge selection this solver implies.
     fn selector(&self) -> ChallengeSelector {
@@ -51,7 +57,8 @@ impl Solver for Http01Solver {
     }
 
     fn present<'a>(&'a self, c: &'a ChallengeToSolve) -> BoxFuture<'a, Result<(), SolverError>> {
-        self.responder.insert(c.token(), c.key_authorization.clone());
+        self.responder
+            .insert(c.token(), c.key_authorization.clone());
         Box::pin(async { Ok(()) })
     }
 

@@ -3,8 +3,8 @@
 #[path = "../../tests-support/e2e.rs"]
 mod e2e;
 
-use acme_tokio::http01::Http01Responder;
 use acme_tokio::http_client::{DefaultClient, HttpClient};
+use acme_tokio::http01::Http01Responder;
 use acme_tokio::proto::flow::NewAccount;
 use acme_tokio::{Client, Http01Solver};
 use std::net::SocketAddr;
@@ -19,7 +19,10 @@ fn responder(port: u16) -> Http01Responder {
         let r = responder.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             rt.block_on(async move {
                 match r.serve(SocketAddr::from(([127, 0, 0, 1], port))) {
                     Ok(_server) => {
@@ -31,17 +34,26 @@ fn responder(port: u16) -> Http01Responder {
                 }
             });
         });
-        rx.recv().expect("responder thread").expect("http-01 responder binds");
+        rx.recv()
+            .expect("responder thread")
+            .expect("http-01 responder binds");
         responder
     })
     .clone()
 }
 
 async fn client(env: &e2e::PebbleEnv) -> Client {
-    let client = Client::builder(&env.directory).add_root_pem(&env.ca_cert_pem).build().expect("client");
-    let key = acme_tokio::crypto::KeyPair::generate(acme_tokio::crypto::Algorithm::Es256).expect("key");
+    let client = Client::builder(&env.directory)
+        .add_root_pem(&env.ca_cert_pem)
+        .build()
+        .expect("client");
+    let key =
+        acme_tokio::crypto::KeyPair::generate(acme_tokio::crypto::Algorithm::Es256).expect("key");
     let account = client
-        .create_account(Arc::new(key), NewAccount::new(vec!["mailto:e2e@example.com".into()]).agree_to_terms_of_service(true))
+        .create_account(
+            Arc::new(key),
+            NewAccount::new(vec!["mailto:e2e@example.com".into()]).agree_to_terms_of_service(true),
+        )
         .await
         .expect("account");
     assert!(account.created);
@@ -49,8 +61,15 @@ async fn client(env: &e2e::PebbleEnv) -> Client {
 }
 
 async fn pebble_root(env: &e2e::PebbleEnv) -> Vec<u8> {
-    let http = DefaultClient::builder().add_root_pem(&env.ca_cert_pem).expect("root").build().expect("client");
-    let resp = http.execute(env.root_request()).await.expect("GET /roots/0");
+    let http = DefaultClient::builder()
+        .add_root_pem(&env.ca_cert_pem)
+        .expect("root")
+        .build()
+        .expect("client");
+    let resp = http
+        .execute(env.root_request())
+        .await
+        .expect("GET /roots/0");
     assert_eq!(resp.status(), 200);
     resp.into_body()
 }
@@ -77,7 +96,10 @@ async fn twenty_concurrent_orders_on_one_account() {
         let (client, solver) = (client.clone(), solver.clone());
         tasks.push(tokio::spawn(async move {
             let name = e2e::unique_name(&format!("concurrent{i}"));
-            let cert = client.issue(&[&name], &*solver, None).await.map_err(|e| format!("{name}: {e}"))?;
+            let cert = client
+                .issue(&[&name], &*solver, None)
+                .await
+                .map_err(|e| format!("{name}: {e}"))?;
             Ok::<_, String>((name, cert.chain_pem))
         }));
     }

@@ -32,7 +32,10 @@ impl fmt::Debug for NewAccount {
         f.debug_struct("NewAccount")
             .field("contact", &self.contact)
             .field("terms_of_service_agreed", &self.terms_of_service_agreed)
-            .field("external_account_binding", &self.external_account_binding.as_ref().map(|k| k.key_id()))
+            .field(
+                "external_account_binding",
+                &self.external_account_binding.as_ref().map(|k| k.key_id()),
+            )
             .finish()
     }
 }
@@ -40,7 +43,10 @@ impl fmt::Debug for NewAccount {
 impl NewAccount {
     /// An account with these contacts, terms not (yet) agreed.
     pub fn new(contact: Vec<String>) -> NewAccount {
-        NewAccount { contact, ..NewAccount::default() }
+        NewAccount {
+            contact,
+            ..NewAccount::default()
+        }
     }
 
     /// Record the caller's agreement to the terms of service.
@@ -73,22 +79,38 @@ chain_flow! {
     AccountFlow => Account
 }
 
-fn parse_account(session: &mut Session, key: Option<Arc<dyn Signer>>, reply: Reply) -> Result<Account, Error> {
+fn parse_account(
+    session: &mut Session,
+    key: Option<Arc<dyn Signer>>,
+    reply: Reply,
+) -> Result<Account, Error> {
     let url = match reply.location() {
         Some(u) => u,
         None => match key {
             // Account-URL requests (update, fetch) may omit Location: the URL is the request's.
             None => reply.url.clone(),
             Some(_) => {
-                return Err(Error::protocol(&reply.url, reply.status, "newAccount response has no Location header", &reply.body));
+                return Err(Error::protocol(
+                    &reply.url,
+                    reply.status,
+                    "newAccount response has no Location header",
+                    &reply.body,
+                ));
             }
         },
     };
     let resource: AccountResource = reply.json("account")?;
     if let Some(key) = key {
-        session.account = Some(AccountCredentials { url: url.clone(), key });
+        session.account = Some(AccountCredentials {
+            url: url.clone(),
+            key,
+        });
     }
-    Ok(Account { url, resource, created: reply.status == 201 })
+    Ok(Account {
+        url,
+        resource,
+        created: reply.status == 201,
+    })
 }
 
 impl AccountFlow {
@@ -104,19 +126,34 @@ impl AccountFlow {
                 m.insert("termsOfServiceAgreed".into(), Value::Bool(true));
             }
             if let Some(mac) = &params.external_account_binding {
-                m.insert("externalAccountBinding".into(), jws::external_account_binding(&**mac, &k.jwk(), url));
+                m.insert(
+                    "externalAccountBinding".into(),
+                    jws::external_account_binding(&**mac, &k.jwk(), url),
+                );
             }
             Ok(Value::Object(m).to_string().into_bytes())
         });
-        let call = Call::post(Endpoint::NewAccount, Target::Dir(DirUrl::NewAccount), Auth::Jwk(key.clone()), payload);
-        AccountFlow(Chain::new(call, move |session, _, r| Next::Done(r.and_then(|reply| parse_account(session, Some(key.clone()), reply)))))
+        let call = Call::post(
+            Endpoint::NewAccount,
+            Target::Dir(DirUrl::NewAccount),
+            Auth::Jwk(key.clone()),
+            payload,
+        );
+        AccountFlow(Chain::new(call, move |session, _, r| {
+            Next::Done(r.and_then(|reply| parse_account(session, Some(key.clone()), reply)))
+        }))
     }
 
     /// Find the account of `key` without creating one (`onlyReturnExisting`). A key with no
     /// account ends with [`Error::Server`] of type `accountDoesNotExist`.
     pub fn find(key: Arc<dyn Signer>) -> AccountFlow {
         let payload = json!({"onlyReturnExisting": true}).to_string().into_bytes();
-        let call = Call::post(Endpoint::NewAccount, Target::Dir(DirUrl::NewAccount), Auth::Jwk(key.clone()), Box::new(move |_, _| Ok(payload.clone())));
+        let call = Call::post(
+            Endpoint::NewAccount,
+            Target::Dir(DirUrl::NewAccount),
+            Auth::Jwk(key.clone()),
+            Box::new(move |_, _| Ok(payload.clone())),
+        );
         AccountFlow(Chain::new(call, move |session, _, r| {
             Next::Done(r.and_then(|reply| {
                 let mut a = parse_account(session, Some(key.clone()), reply)?;
@@ -133,7 +170,9 @@ impl AccountFlow {
             .map(|a| a.url.clone())
             .ok_or_else(|| Error::Usage("no account in this session".into()))?;
         let call = Call::post_kid(Endpoint::Account, Target::Url(url), payload);
-        Ok(AccountFlow(Chain::new(call, |session, _, r| Next::Done(r.and_then(|reply| parse_account(session, None, reply))))))
+        Ok(AccountFlow(Chain::new(call, |session, _, r| {
+            Next::Done(r.and_then(|reply| parse_account(session, None, reply)))
+        })))
     }
 
     /// Fetch the session's account object (POST-as-GET).
@@ -143,12 +182,18 @@ impl AccountFlow {
 
     /// Replace the account's contacts.
     pub fn update_contact(session: &Session, contact: Vec<String>) -> Result<AccountFlow, Error> {
-        Self::at_account(session, json!({ "contact": contact }).to_string().into_bytes())
+        Self::at_account(
+            session,
+            json!({ "contact": contact }).to_string().into_bytes(),
+        )
     }
 
     /// Deactivate the account (RFC 8555 §7.3.6). Irreversible: later requests signed by it
     /// fail with `unauthorized`.
     pub fn deactivate(session: &Session) -> Result<AccountFlow, Error> {
-        Self::at_account(session, json!({ "status": "deactivated" }).to_string().into_bytes())
+        Self::at_account(
+            session,
+            json!({ "status": "deactivated" }).to_string().into_bytes(),
+        )
     }
 }

@@ -4,7 +4,10 @@
 
 use super::session::Session;
 use crate::error::{Error, snippet};
-use crate::http::{Endpoint, HeaderMap, HeaderValue, Method, Request, RequestId, Response, TransportError, TransportErrorKind};
+use crate::http::{
+    Endpoint, HeaderMap, HeaderValue, Method, Request, RequestId, Response, TransportError,
+    TransportErrorKind,
+};
 use crate::msgs::headers;
 use crate::msgs::jws::{self, KeyRef};
 use crate::msgs::problem::{Problem, ProblemType};
@@ -64,7 +67,9 @@ impl Target {
         };
         let Some(base) = d.and_then(|d| which.resolve(d)) else {
             let name = which.name();
-            return Err(Error::Usage(format!("the CA's directory has no `{name}` endpoint")));
+            return Err(Error::Usage(format!(
+                "the CA's directory has no `{name}` endpoint"
+            )));
         };
         Ok(match suffix {
             Some(s) => format!("{}/{}", base.trim_end_matches('/'), s),
@@ -74,8 +79,7 @@ impl Target {
 }
 
 /// Builds the payload once the URL (and directory) are known: EAB and keyChange sign the URL.
-pub(crate) type PayloadFn =
-    Box<dyn Fn(&Session, &str) -> Result<Vec<u8>, Error> + Send + Sync>;
+pub(crate) type PayloadFn = Box<dyn Fn(&Session, &str) -> Result<Vec<u8>, Error> + Send + Sync>;
 
 pub(crate) enum Auth {
     /// `kid` = the session's account URL, signed by the session's account key.
@@ -111,7 +115,12 @@ pub(crate) struct Reply {
 impl Reply {
     pub(crate) fn json<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, Error> {
         serde_json::from_slice(&self.body).map_err(|e| {
-            Error::protocol(&self.url, self.status, format!("invalid {what} object: {e}"), &self.body)
+            Error::protocol(
+                &self.url,
+                self.status,
+                format!("invalid {what} object: {e}"),
+                &self.body,
+            )
         })
     }
 
@@ -141,11 +150,23 @@ pub(crate) struct Call {
 
 impl Call {
     pub(crate) fn get_directory(url: String) -> Call {
-        Call::new(Endpoint::Directory, Target::Url(url), Kind::Get { follow_redirects: true })
+        Call::new(
+            Endpoint::Directory,
+            Target::Url(url),
+            Kind::Get {
+                follow_redirects: true,
+            },
+        )
     }
 
     pub(crate) fn get_target(endpoint: Endpoint, target: Target) -> Call {
-        Call::new(endpoint, target, Kind::Get { follow_redirects: false })
+        Call::new(
+            endpoint,
+            target,
+            Kind::Get {
+                follow_redirects: false,
+            },
+        )
     }
 
     pub(crate) fn post(endpoint: Endpoint, target: Target, auth: Auth, payload: PayloadFn) -> Call {
@@ -154,7 +175,12 @@ impl Call {
 
     /// POST with a fixed payload signed with the account's `kid`.
     pub(crate) fn post_kid(endpoint: Endpoint, target: Target, payload: Vec<u8>) -> Call {
-        Call::post(endpoint, target, Auth::Account, Box::new(move |_, _| Ok(payload.clone())))
+        Call::post(
+            endpoint,
+            target,
+            Auth::Account,
+            Box::new(move |_, _| Ok(payload.clone())),
+        )
     }
 
     /// POST-as-GET (payload exactly empty, RFC 8555 §6.3).
@@ -194,7 +220,9 @@ impl Call {
     }
 
     fn url_for_log(&self, session: &Session) -> String {
-        self.target.resolve(session.directory.as_ref()).unwrap_or_default()
+        self.target
+            .resolve(session.directory.as_ref())
+            .unwrap_or_default()
     }
 
     pub(crate) fn poll(&mut self, session: &mut Session, now: SystemTime) -> Step {
@@ -212,8 +240,8 @@ impl Call {
             State::Backoff(until) if now < until => return Step::Wait(until),
             State::Backoff(_) | State::Ready => {}
         }
-        let needs_directory = !matches!(self.target, Target::Url(_))
-            || matches!(self.kind, Kind::Post { .. });
+        let needs_directory =
+            !matches!(self.target, Target::Url(_)) || matches!(self.kind, Kind::Post { .. });
         if needs_directory && session.directory.is_none() {
             let id = session.next_id();
             self.state = State::AwaitDirectory(id);
@@ -256,7 +284,11 @@ impl Call {
                     let Some(dir) = session.directory.as_ref() else {
                         return self.fail(Error::Usage("directory missing".into()));
                     };
-                    let method = if session.nonce_via_get { Method::GET } else { Method::HEAD };
+                    let method = if session.nonce_via_get {
+                        Method::GET
+                    } else {
+                        Method::HEAD
+                    };
                     return Step::Send(Request {
                         id,
                         endpoint: Endpoint::NewNonce,
@@ -273,9 +305,13 @@ impl Call {
                 };
                 let signed = match auth {
                     Auth::Account => match session.account.as_ref() {
-                        Some(acct) => {
-                            jws::sign(&*acct.key, KeyRef::Kid(&acct.url), Some(&nonce), &url, &body)
-                        }
+                        Some(acct) => jws::sign(
+                            &*acct.key,
+                            KeyRef::Kid(&acct.url),
+                            Some(&nonce),
+                            &url,
+                            &body,
+                        ),
                         None => {
                             return self.fail(Error::Usage(
                                 "this request needs an account: create, find or restore one first"
@@ -380,7 +416,12 @@ impl Call {
                         }
                         Err(e) => {
                             self.state = State::Finished;
-                            Some(Err(Error::protocol(&dir_url, status, format!("invalid directory: {e}"), &body)))
+                            Some(Err(Error::protocol(
+                                &dir_url,
+                                status,
+                                format!("invalid directory: {e}"),
+                                &body,
+                            )))
                         }
                     }
                 } else {
@@ -395,7 +436,11 @@ impl Call {
                 }
             }
             State::AwaitNonce(_) => {
-                let nonce_url = session.directory.as_ref().map(|d| d.new_nonce.clone()).unwrap_or_default();
+                let nonce_url = session
+                    .directory
+                    .as_ref()
+                    .map(|d| d.new_nonce.clone())
+                    .unwrap_or_default();
                 if status == 405 && !session.nonce_via_get {
                     // Some servers answer newNonce only to GET (RFC 8555 allows both).
                     session.nonce_via_get = true;
@@ -407,7 +452,12 @@ impl Call {
                     return None;
                 }
                 let err = if parts.status.is_success() {
-                    Error::protocol(&nonce_url, status, "newNonce response carries no valid Replay-Nonce", &body)
+                    Error::protocol(
+                        &nonce_url,
+                        status,
+                        "newNonce response carries no valid Replay-Nonce",
+                        &body,
+                    )
                 } else {
                     error_from_response(&nonce_url, status, &parts.headers, &body, now)
                 };
@@ -422,7 +472,12 @@ impl Call {
             State::AwaitResponse(_) => {
                 if parts.status.is_success() {
                     self.state = State::Finished;
-                    return Some(Ok(Reply { url, status, headers: parts.headers, body }));
+                    return Some(Ok(Reply {
+                        url,
+                        status,
+                        headers: parts.headers,
+                        body,
+                    }));
                 }
                 let err = error_from_response(&url, status, &parts.headers, &body, now);
                 if err.problem_type() == Some(&ProblemType::BadNonce)
@@ -460,7 +515,11 @@ impl Call {
         }
         let url = match self.state {
             State::AwaitDirectory(_) => session.directory_url.clone(),
-            State::AwaitNonce(_) => session.directory.as_ref().map(|d| d.new_nonce.clone()).unwrap_or_default(),
+            State::AwaitNonce(_) => session
+                .directory
+                .as_ref()
+                .map(|d| d.new_nonce.clone())
+                .unwrap_or_default(),
             _ => self.url_for_log(session),
         };
         let retryable = matches!(
@@ -494,13 +553,16 @@ pub(crate) fn error_from_response(
     now: SystemTime,
 ) -> Error {
     let declared = headers::is_media_type(hdrs, "application/problem+json");
-    let problem = Problem::from_json(body).filter(|p| {
-        declared || !matches!(&p.kind, ProblemType::Other(t) if t == "about:blank")
-    });
+    let problem = Problem::from_json(body)
+        .filter(|p| declared || !matches!(&p.kind, ProblemType::Other(t) if t == "about:blank"));
     match problem {
         Some(mut problem) => {
             problem.retry_after = headers::retry_after(hdrs, now);
-            Error::Server { url: url.to_owned(), status, problem }
+            Error::Server {
+                url: url.to_owned(),
+                status,
+                problem,
+            }
         }
         None => {
             let ct = headers::media_type(hdrs).unwrap_or_else(|| "no content type".into());
@@ -525,7 +587,12 @@ pub(crate) fn poll_delay(session: &Session, n: u32) -> Duration {
 
 /// When to poll next: the server's `Retry-After` clamped to the policy, or the default
 /// schedule.
-pub(crate) fn next_poll(session: &Session, now: SystemTime, hdrs: &HeaderMap, n: u32) -> SystemTime {
+pub(crate) fn next_poll(
+    session: &Session,
+    now: SystemTime,
+    hdrs: &HeaderMap,
+    n: u32,
+) -> SystemTime {
     let p = &session.policy;
     match headers::retry_after(hdrs, now) {
         Some(t) => {

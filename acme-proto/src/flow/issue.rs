@@ -15,7 +15,10 @@ use crate::msgs::headers;
 use crate::msgs::identifier::Identifier;
 use crate::msgs::jws;
 use crate::msgs::problem::ProblemType;
-use crate::msgs::resources::{AuthorizationResource, AuthorizationStatus, ChallengeResource, ChallengeStatus, ChallengeType, OrderResource, OrderStatus};
+use crate::msgs::resources::{
+    AuthorizationResource, AuthorizationStatus, ChallengeResource, ChallengeStatus, ChallengeType,
+    OrderResource, OrderStatus,
+};
 use crate::msgs::time::format_rfc3339;
 use serde_json::{Map, Value, json};
 use std::collections::VecDeque;
@@ -41,7 +44,10 @@ pub struct NewOrder {
 impl NewOrder {
     /// An order for these identifiers.
     pub fn new(identifiers: Vec<Identifier>) -> NewOrder {
-        NewOrder { identifiers, ..NewOrder::default() }
+        NewOrder {
+            identifiers,
+            ..NewOrder::default()
+        }
     }
 
     fn payload(&self) -> Vec<u8> {
@@ -77,29 +83,46 @@ pub struct ChallengeSelector {
 impl ChallengeSelector {
     /// Prefer these types, in order, for every identifier.
     pub fn new(preference: Vec<ChallengeType>) -> ChallengeSelector {
-        ChallengeSelector { preference, per_identifier: Vec::new() }
+        ChallengeSelector {
+            preference,
+            per_identifier: Vec::new(),
+        }
     }
 
     /// Use `preference` for `identifier`.
-    pub fn with_identifier(mut self, identifier: Identifier, preference: Vec<ChallengeType>) -> ChallengeSelector {
+    pub fn with_identifier(
+        mut self,
+        identifier: Identifier,
+        preference: Vec<ChallengeType>,
+    ) -> ChallengeSelector {
         self.per_identifier.push((identifier, preference));
         self
     }
 
-    fn choose<'a>(&self, identifier: &Identifier, offered: &'a [ChallengeResource]) -> Option<&'a ChallengeResource> {
+    fn choose<'a>(
+        &self,
+        identifier: &Identifier,
+        offered: &'a [ChallengeResource],
+    ) -> Option<&'a ChallengeResource> {
         let prefs = self
             .per_identifier
             .iter()
             .find(|(id, _)| id == identifier)
             .map(|(_, p)| p)
             .unwrap_or(&self.preference);
-        prefs.iter().find_map(|t| offered.iter().find(|c| &c.kind == t && c.token.is_some()))
+        prefs
+            .iter()
+            .find_map(|t| offered.iter().find(|c| &c.kind == t && c.token.is_some()))
     }
 }
 
 impl Default for ChallengeSelector {
     fn default() -> Self {
-        ChallengeSelector::new(vec![ChallengeType::Http01, ChallengeType::Dns01, ChallengeType::TlsAlpn01])
+        ChallengeSelector::new(vec![
+            ChallengeType::Http01,
+            ChallengeType::Dns01,
+            ChallengeType::TlsAlpn01,
+        ])
     }
 }
 
@@ -203,7 +226,10 @@ impl std::fmt::Display for Progress {
             Progress::OrderPolled { status } => write!(f, "order is {status}"),
             Progress::Finalized => f.write_str("CSR submitted (finalize)"),
             Progress::CertificateDownloaded { url, alternates } => {
-                write!(f, "certificate downloaded ({alternates} alternate chains): {url}")
+                write!(
+                    f,
+                    "certificate downloaded ({alternates} alternate chains): {url}"
+                )
             }
         }
     }
@@ -332,22 +358,38 @@ impl IssueFlow {
         self.order_url.clone().unwrap_or_default()
     }
 
-    fn start_poll(&mut self, session: &Session, now: SystemTime, reply_headers: Option<&http::HeaderMap>) {
+    fn start_poll(
+        &mut self,
+        session: &Session,
+        now: SystemTime,
+        reply_headers: Option<&http::HeaderMap>,
+    ) {
         let empty = http::HeaderMap::new();
         let at = next_poll(session, now, reply_headers.unwrap_or(&empty), self.polls);
         self.polls += 1;
         if let Some(d) = self.deadline
-            && at > d {
-                let what = match self.current.as_ref().map(|o| &o.status) {
-                    Some(OrderStatus::Processing) => "the order to leave `processing`".to_owned(),
-                    _ => {
-                        let pending: Vec<String> = self.to_solve.iter().map(|c| c.identifier.to_string()).collect();
-                        format!("authorizations to become valid (pending: {})", pending.join(", "))
-                    }
-                };
-                self.fail(Error::Timeout { what, url: self.order_url_or_empty() });
-                return;
-            }
+            && at > d
+        {
+            let what = match self.current.as_ref().map(|o| &o.status) {
+                Some(OrderStatus::Processing) => "the order to leave `processing`".to_owned(),
+                _ => {
+                    let pending: Vec<String> = self
+                        .to_solve
+                        .iter()
+                        .map(|c| c.identifier.to_string())
+                        .collect();
+                    format!(
+                        "authorizations to become valid (pending: {})",
+                        pending.join(", ")
+                    )
+                }
+            };
+            self.fail(Error::Timeout {
+                what,
+                url: self.order_url_or_empty(),
+            });
+            return;
+        }
         self.phase = Phase::PollWait(at);
     }
 
@@ -361,12 +403,17 @@ impl IssueFlow {
             v.dedup();
             v
         };
-        if !order.identifiers.is_empty() && norm(&order.identifiers) != norm(&self.order.identifiers) {
+        if !order.identifiers.is_empty()
+            && norm(&order.identifiers) != norm(&self.order.identifiers)
+        {
             let got: Vec<String> = order.identifiers.iter().map(|i| i.to_string()).collect();
             return Err(Error::protocol(
                 &reply.url,
                 reply.status,
-                format!("the order's identifiers [{}] differ from those requested", got.join(", ")),
+                format!(
+                    "the order's identifiers [{}] differ from those requested",
+                    got.join(", ")
+                ),
                 &reply.body,
             ));
         }
@@ -374,45 +421,89 @@ impl IssueFlow {
     }
 
     /// Act on an order object's status.
-    fn on_order(&mut self, session: &Session, now: SystemTime, order: OrderResource, reply: &Reply) {
-        self.events.push_back(Event::Progress(Progress::OrderPolled { status: order.status.clone() }));
+    fn on_order(
+        &mut self,
+        session: &Session,
+        now: SystemTime,
+        order: OrderResource,
+        reply: &Reply,
+    ) {
+        self.events
+            .push_back(Event::Progress(Progress::OrderPolled {
+                status: order.status.clone(),
+            }));
         let status = order.status.clone();
         self.current = Some(order);
         match status {
             OrderStatus::Valid => match self.current.as_ref().and_then(|o| o.certificate.clone()) {
                 Some(url) => {
                     self.certificate_url = Some(url.clone());
-                    self.call = Some(Call::post_as_get(Endpoint::Certificate, url).accept("application/pem-certificate-chain"));
+                    self.call = Some(
+                        Call::post_as_get(Endpoint::Certificate, url)
+                            .accept("application/pem-certificate-chain"),
+                    );
                     self.phase = Phase::Download;
                 }
-                None => self.fail(Error::protocol(&reply.url, reply.status, "order is valid but has no certificate URL", &reply.body)),
+                None => self.fail(Error::protocol(
+                    &reply.url,
+                    reply.status,
+                    "order is valid but has no certificate URL",
+                    &reply.body,
+                )),
             },
             OrderStatus::Ready => {
                 if self.finalize_attempts >= MAX_FINALIZE {
-                    self.fail(Error::protocol(&reply.url, reply.status, "order stays ready after repeated finalize", &reply.body));
+                    self.fail(Error::protocol(
+                        &reply.url,
+                        reply.status,
+                        "order stays ready after repeated finalize",
+                        &reply.body,
+                    ));
                     return;
                 }
                 match self.current.as_ref().and_then(|o| o.finalize.clone()) {
                     Some(url) => {
                         self.finalize_attempts += 1;
-                        let payload = json!({ "csr": jws::b64(&self.csr_der) }).to_string().into_bytes();
-                        self.call = Some(Call::post_kid(Endpoint::Finalize, super::call::Target::Url(url), payload));
+                        let payload = json!({ "csr": jws::b64(&self.csr_der) })
+                            .to_string()
+                            .into_bytes();
+                        self.call = Some(Call::post_kid(
+                            Endpoint::Finalize,
+                            super::call::Target::Url(url),
+                            payload,
+                        ));
                         self.phase = Phase::Finalize;
                     }
-                    None => self.fail(Error::protocol(&reply.url, reply.status, "order has no finalize URL", &reply.body)),
+                    None => self.fail(Error::protocol(
+                        &reply.url,
+                        reply.status,
+                        "order has no finalize URL",
+                        &reply.body,
+                    )),
                 }
             }
             OrderStatus::Processing => {
-                if self.deadline.is_none() || self.finalize_attempts > 0 && !matches!(self.phase, Phase::Poll) {
+                if self.deadline.is_none()
+                    || self.finalize_attempts > 0 && !matches!(self.phase, Phase::Poll)
+                {
                     self.deadline = Some(now + session.policy.issuance_timeout);
                 }
                 self.start_poll(session, now, Some(&reply.headers));
             }
             OrderStatus::Pending => {
                 if self.authzs.is_empty() && self.to_solve.is_empty() {
-                    let urls = self.current.as_ref().map(|o| o.authorizations.clone()).unwrap_or_default();
+                    let urls = self
+                        .current
+                        .as_ref()
+                        .map(|o| o.authorizations.clone())
+                        .unwrap_or_default();
                     if urls.is_empty() {
-                        self.fail(Error::protocol(&reply.url, reply.status, "pending order lists no authorizations", &reply.body));
+                        self.fail(Error::protocol(
+                            &reply.url,
+                            reply.status,
+                            "pending order lists no authorizations",
+                            &reply.body,
+                        ));
                         return;
                     }
                     self.call = Some(Call::post_as_get(Endpoint::Authorization, urls[0].clone()));
@@ -425,16 +516,28 @@ impl IssueFlow {
                 }
             }
             OrderStatus::Invalid => self.diagnose(reply),
-            OrderStatus::Unknown(s) => self.fail(Error::protocol(&reply.url, reply.status, format!("order status {s:?} is not one RFC 8555 defines"), &reply.body)),
+            OrderStatus::Unknown(s) => self.fail(Error::protocol(
+                &reply.url,
+                reply.status,
+                format!("order status {s:?} is not one RFC 8555 defines"),
+                &reply.body,
+            )),
         }
     }
 
     /// The order is invalid: find the authorization that explains it.
     fn diagnose(&mut self, reply: &Reply) {
-        let urls: Vec<String> = self.current.as_ref().map(|o| o.authorizations.clone()).unwrap_or_default();
+        let urls: Vec<String> = self
+            .current
+            .as_ref()
+            .map(|o| o.authorizations.clone())
+            .unwrap_or_default();
         if urls.is_empty() {
             let problem = self.current.as_ref().and_then(|o| o.error.clone());
-            self.fail(Error::OrderInvalid { url: reply.url.clone(), problem });
+            self.fail(Error::OrderInvalid {
+                url: reply.url.clone(),
+                problem,
+            });
             return;
         }
         self.authzs.clear();
@@ -475,19 +578,30 @@ impl IssueFlow {
                                 identifier,
                                 authorization_url: url.clone(),
                                 challenge: ch.clone(),
-                                key_authorization: challenge::key_authorization(&token, &thumbprint),
+                                key_authorization: challenge::key_authorization(
+                                    &token,
+                                    &thumbprint,
+                                ),
                             });
                         }
                         None => {
                             let offered = authz.challenges.iter().map(|c| c.kind.clone()).collect();
-                            self.fail(Error::NoAcceptableChallenge { identifier, offered });
+                            self.fail(Error::NoAcceptableChallenge {
+                                identifier,
+                                offered,
+                            });
                             return;
                         }
                     }
                 }
                 AuthorizationStatus::Unknown(s) => {
                     let s = s.clone();
-                    self.fail(Error::protocol(url, reply.status, format!("authorization status {s:?} is not one RFC 8555 defines"), b""));
+                    self.fail(Error::protocol(
+                        url,
+                        reply.status,
+                        format!("authorization status {s:?} is not one RFC 8555 defines"),
+                        b"",
+                    ));
                     return;
                 }
                 _ => {
@@ -503,7 +617,10 @@ impl IssueFlow {
             self.polls = 0;
             self.deadline = Some(now + session.policy.validation_timeout);
             self.phase = Phase::Poll;
-            self.call = Some(Call::post_as_get(Endpoint::Order, self.order_url_or_empty()));
+            self.call = Some(Call::post_as_get(
+                Endpoint::Order,
+                self.order_url_or_empty(),
+            ));
         } else {
             self.to_solve = to_solve.clone();
             self.events.push_back(Event::Challenges(to_solve));
@@ -523,7 +640,12 @@ impl IssueFlow {
         match phase {
             Phase::NewOrder => {
                 let Some(url) = reply.location() else {
-                    return self.fail(Error::protocol(&reply.url, reply.status, "newOrder response has no Location header", &reply.body));
+                    return self.fail(Error::protocol(
+                        &reply.url,
+                        reply.status,
+                        "newOrder response has no Location header",
+                        &reply.body,
+                    ));
                 };
                 let order: OrderResource = match reply.json("order") {
                     Ok(o) => o,
@@ -533,7 +655,11 @@ impl IssueFlow {
                     return self.fail(e);
                 }
                 self.order_url = Some(url.clone());
-                self.events.push_back(Event::Progress(Progress::OrderCreated { url, status: order.status.clone() }));
+                self.events
+                    .push_back(Event::Progress(Progress::OrderCreated {
+                        url,
+                        status: order.status.clone(),
+                    }));
                 self.on_order(session, now, order, &reply);
             }
             Phase::FetchAuthz(i) | Phase::Diagnose(i) => {
@@ -543,24 +669,39 @@ impl IssueFlow {
                     Err(e) => return self.fail(e),
                 };
                 if diagnosing {
-                    if !matches!(authz.status, AuthorizationStatus::Valid | AuthorizationStatus::Pending) {
+                    if !matches!(
+                        authz.status,
+                        AuthorizationStatus::Valid | AuthorizationStatus::Pending
+                    ) {
                         let e = self.authz_error(&authz);
                         return self.fail(e);
                     }
                 } else {
-                    self.events.push_back(Event::Progress(Progress::AuthorizationFetched {
-                        identifier: authz.order_identifier(),
-                        status: authz.status.clone(),
-                    }));
+                    self.events
+                        .push_back(Event::Progress(Progress::AuthorizationFetched {
+                            identifier: authz.order_identifier(),
+                            status: authz.status.clone(),
+                        }));
                 }
                 self.authzs.push((reply.url.clone(), authz));
-                let urls: Vec<String> = self.current.as_ref().map(|o| o.authorizations.clone()).unwrap_or_default();
+                let urls: Vec<String> = self
+                    .current
+                    .as_ref()
+                    .map(|o| o.authorizations.clone())
+                    .unwrap_or_default();
                 if let Some(next) = urls.get(i + 1) {
                     self.call = Some(Call::post_as_get(Endpoint::Authorization, next.clone()));
-                    self.phase = if diagnosing { Phase::Diagnose(i + 1) } else { Phase::FetchAuthz(i + 1) };
+                    self.phase = if diagnosing {
+                        Phase::Diagnose(i + 1)
+                    } else {
+                        Phase::FetchAuthz(i + 1)
+                    };
                 } else if diagnosing {
                     let problem = self.current.as_ref().and_then(|o| o.error.clone());
-                    self.fail(Error::OrderInvalid { url: self.order_url_or_empty(), problem });
+                    self.fail(Error::OrderInvalid {
+                        url: self.order_url_or_empty(),
+                        problem,
+                    });
                 } else {
                     self.after_authorizations(session, now, &reply);
                 }
@@ -571,13 +712,19 @@ impl IssueFlow {
                     Err(e) => return self.fail(e),
                 };
                 if let ChallengeStatus::Unknown(s) = &ch.status {
-                    return self.fail(Error::protocol(&reply.url, reply.status, format!("challenge status {s:?} is not one RFC 8555 defines"), &reply.body));
+                    return self.fail(Error::protocol(
+                        &reply.url,
+                        reply.status,
+                        format!("challenge status {s:?} is not one RFC 8555 defines"),
+                        &reply.body,
+                    ));
                 }
                 if let Some(c) = self.to_solve.get(i) {
-                    self.events.push_back(Event::Progress(Progress::ChallengeTriggered {
-                        identifier: c.identifier.clone(),
-                        kind: c.challenge.kind.clone(),
-                    }));
+                    self.events
+                        .push_back(Event::Progress(Progress::ChallengeTriggered {
+                            identifier: c.identifier.clone(),
+                            kind: c.challenge.kind.clone(),
+                        }));
                 }
                 if i + 1 < self.to_solve.len() {
                     self.phase = Phase::Trigger(i + 1);
@@ -606,8 +753,16 @@ impl IssueFlow {
                 self.on_order(session, now, order, &reply);
             }
             Phase::Download => {
-                let Some(pem) = String::from_utf8(reply.body.clone()).ok().filter(|p| p.contains("-----BEGIN CERTIFICATE-----")) else {
-                    return self.fail(Error::protocol(&reply.url, reply.status, "certificate response is not a PEM certificate chain", &reply.body));
+                let Some(pem) = String::from_utf8(reply.body.clone())
+                    .ok()
+                    .filter(|p| p.contains("-----BEGIN CERTIFICATE-----"))
+                else {
+                    return self.fail(Error::protocol(
+                        &reply.url,
+                        reply.status,
+                        "certificate response is not a PEM certificate chain",
+                        &reply.body,
+                    ));
                 };
                 self.pem = Some(pem);
                 if session.policy.fetch_alternate_chains {
@@ -618,9 +773,19 @@ impl IssueFlow {
                 self.next_alternate(0);
             }
             Phase::Alternate(i) => {
-                match String::from_utf8(reply.body.clone()).ok().filter(|p| p.contains("-----BEGIN CERTIFICATE-----")) {
+                match String::from_utf8(reply.body.clone())
+                    .ok()
+                    .filter(|p| p.contains("-----BEGIN CERTIFICATE-----"))
+                {
                     Some(pem) => self.alternates.push((reply.url.clone(), pem)),
-                    None => return self.fail(Error::protocol(&reply.url, reply.status, "alternate chain is not a PEM certificate chain", &reply.body)),
+                    None => {
+                        return self.fail(Error::protocol(
+                            &reply.url,
+                            reply.status,
+                            "alternate chain is not a PEM certificate chain",
+                            &reply.body,
+                        ));
+                    }
                 }
                 self.next_alternate(i + 1);
             }
@@ -630,15 +795,19 @@ impl IssueFlow {
 
     fn next_alternate(&mut self, i: usize) {
         if let Some(url) = self.alternate_urls.get(i) {
-            self.call = Some(Call::post_as_get(Endpoint::Certificate, url.clone()).accept("application/pem-certificate-chain"));
+            self.call = Some(
+                Call::post_as_get(Endpoint::Certificate, url.clone())
+                    .accept("application/pem-certificate-chain"),
+            );
             self.phase = Phase::Alternate(i);
             return;
         }
         let cert_url = self.certificate_url.clone().unwrap_or_default();
-        self.events.push_back(Event::Progress(Progress::CertificateDownloaded {
-            url: cert_url.clone(),
-            alternates: self.alternates.len(),
-        }));
+        self.events
+            .push_back(Event::Progress(Progress::CertificateDownloaded {
+                url: cert_url.clone(),
+                alternates: self.alternates.len(),
+            }));
         let Some(order) = self.current.clone() else {
             return self.fail(Error::Usage("no order".into()));
         };
@@ -663,10 +832,15 @@ impl IssueFlow {
                 self.order.replaces = None;
                 self.phase = Phase::NewOrder;
             }
-            (Phase::Finalize, Some(ProblemType::OrderNotReady)) if self.finalize_attempts < MAX_FINALIZE => {
+            (Phase::Finalize, Some(ProblemType::OrderNotReady))
+                if self.finalize_attempts < MAX_FINALIZE =>
+            {
                 // Re-read the order and act on its real state.
                 self.phase = Phase::Poll;
-                self.call = Some(Call::post_as_get(Endpoint::Order, self.order_url_or_empty()));
+                self.call = Some(Call::post_as_get(
+                    Endpoint::Order,
+                    self.order_url_or_empty(),
+                ));
             }
             (Phase::Alternate(i), _) => {
                 // An alternate chain that cannot be fetched does not spoil the default one.
@@ -679,13 +853,24 @@ impl IssueFlow {
 
     fn make_call(&mut self, session: &Session) -> Option<Call> {
         match self.phase {
-            Phase::NewOrder => Some(Call::post_kid(Endpoint::NewOrder, super::call::Target::Dir(DirUrl::NewOrder), self.order.payload())),
+            Phase::NewOrder => Some(Call::post_kid(
+                Endpoint::NewOrder,
+                super::call::Target::Dir(DirUrl::NewOrder),
+                self.order.payload(),
+            )),
             Phase::Trigger(i) => self.to_solve.get(i).map(|c| {
-                Call::post_kid(Endpoint::Challenge, super::call::Target::Url(c.challenge.url.clone()), b"{}".to_vec())
+                Call::post_kid(
+                    Endpoint::Challenge,
+                    super::call::Target::Url(c.challenge.url.clone()),
+                    b"{}".to_vec(),
+                )
             }),
             Phase::Poll => {
                 let _ = session;
-                Some(Call::post_as_get(Endpoint::Order, self.order_url_or_empty()))
+                Some(Call::post_as_get(
+                    Endpoint::Order,
+                    self.order_url_or_empty(),
+                ))
             }
             _ => None,
         }
@@ -720,10 +905,17 @@ impl Flow for IssueFlow {
             if self.call.is_none() {
                 match self.make_call(session) {
                     Some(c) => self.call = Some(c),
-                    None => return Output::Done(Err(Error::Usage(format!("issuance stuck in {:?}", self.phase)))),
+                    None => {
+                        return Output::Done(Err(Error::Usage(format!(
+                            "issuance stuck in {:?}",
+                            self.phase
+                        ))));
+                    }
                 }
             }
-            let Some(call) = self.call.as_mut() else { continue };
+            let Some(call) = self.call.as_mut() else {
+                continue;
+            };
             match call.poll(session, now) {
                 Step::Send(r) => return Output::Send(r),
                 Step::Wait(t) => return Output::Wait(t),
@@ -733,17 +925,31 @@ impl Flow for IssueFlow {
         }
     }
 
-    fn handle_response(&mut self, session: &mut Session, now: SystemTime, id: RequestId, response: Response) {
+    fn handle_response(
+        &mut self,
+        session: &mut Session,
+        now: SystemTime,
+        id: RequestId,
+        response: Response,
+    ) {
         if let Some(call) = self.call.as_mut()
-            && let Some(r) = call.handle_response(session, now, id, response) {
-                self.on_reply(session, now, r);
-            }
+            && let Some(r) = call.handle_response(session, now, id, response)
+        {
+            self.on_reply(session, now, r);
+        }
     }
 
-    fn handle_transport_error(&mut self, session: &mut Session, now: SystemTime, id: RequestId, error: TransportError) {
+    fn handle_transport_error(
+        &mut self,
+        session: &mut Session,
+        now: SystemTime,
+        id: RequestId,
+        error: TransportError,
+    ) {
         if let Some(call) = self.call.as_mut()
-            && let Some(r) = call.handle_transport_error(session, now, id, error) {
-                self.on_reply(session, now, r);
-            }
+            && let Some(r) = call.handle_transport_error(session, now, id, error)
+        {
+            self.on_reply(session, now, r);
+        }
     }
 }

@@ -18,8 +18,8 @@ pub use issue::{
 };
 pub use session::{AccountCredentials, Policy, Session};
 pub use simple::{
-    AuthorizationFlow, DirectoryFlow, KeyRolloverFlow, OrderFlow, OrdersListFlow,
-    RenewalInfo, RenewalInfoFlow, RevocationFlow, RevocationReason,
+    AuthorizationFlow, DirectoryFlow, KeyRolloverFlow, OrderFlow, OrdersListFlow, RenewalInfo,
+    RenewalInfoFlow, RevocationFlow, RevocationReason,
 };
 
 use crate::error::Error;
@@ -61,7 +61,13 @@ pub trait Flow {
     fn poll(&mut self, session: &mut Session, now: SystemTime) -> Output<Self::Output>;
 
     /// Feed the response to request `id`.
-    fn handle_response(&mut self, session: &mut Session, now: SystemTime, id: RequestId, response: Response);
+    fn handle_response(
+        &mut self,
+        session: &mut Session,
+        now: SystemTime,
+        id: RequestId,
+        response: Response,
+    );
 
     /// Report that request `id` failed without a response.
     fn handle_transport_error(

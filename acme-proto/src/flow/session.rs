@@ -121,7 +121,10 @@ impl Session {
     /// Append a product token to the `User-Agent` (e.g. `acme-tokio/0.1.0`), which always
     /// names this crate and its version (RFC 8555 §6.1).
     pub fn with_user_agent_product(mut self, product: &str) -> Session {
-        let clean: String = product.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').collect();
+        let clean: String = product
+            .chars()
+            .filter(|c| c.is_ascii_graphic() || *c == ' ')
+            .collect();
         self.user_agent = format!("{clean} acme-proto/{}", env!("CARGO_PKG_VERSION"));
         self
     }

@@ -9,7 +9,9 @@ use crate::http::{Endpoint, RequestId, Response, TransportError};
 use crate::msgs::headers;
 use crate::msgs::identifier::Identifier;
 use crate::msgs::jws::{self, KeyRef};
-use crate::msgs::resources::{AuthorizationResource, Directory, OrderResource, OrdersList, RenewalInfoResource};
+use crate::msgs::resources::{
+    AuthorizationResource, Directory, OrderResource, OrdersList, RenewalInfoResource,
+};
 use crate::msgs::time::parse_rfc3339;
 use crate::signer::Signer;
 use serde_json::json;
@@ -22,7 +24,8 @@ pub(crate) enum Next<T> {
     Call(Call),
 }
 
-type OnReply<T> = Box<dyn FnMut(&mut Session, SystemTime, Result<Reply, Error>) -> Next<T> + Send + Sync>;
+type OnReply<T> =
+    Box<dyn FnMut(&mut Session, SystemTime, Result<Reply, Error>) -> Next<T> + Send + Sync>;
 
 /// A chain of calls; the reply handler decides whether another call follows.
 pub(crate) struct Chain<T> {
@@ -35,9 +38,17 @@ pub(crate) struct Chain<T> {
 impl<T> Chain<T> {
     pub(crate) fn new(
         call: Call,
-        on_reply: impl FnMut(&mut Session, SystemTime, Result<Reply, Error>) -> Next<T> + Send + Sync + 'static,
+        on_reply: impl FnMut(&mut Session, SystemTime, Result<Reply, Error>) -> Next<T>
+        + Send
+        + Sync
+        + 'static,
     ) -> Self {
-        Chain { call: Some(call), on_reply: Box::new(on_reply), done: None, finished: false }
+        Chain {
+            call: Some(call),
+            on_reply: Box::new(on_reply),
+            done: None,
+            finished: false,
+        }
     }
 
     fn settle(&mut self, session: &mut Session, now: SystemTime, r: Result<Reply, Error>) {
@@ -61,7 +72,11 @@ impl<T> Flow for Chain<T> {
                 return Output::Done(d);
             }
             let Some(call) = self.call.as_mut() else {
-                let msg = if self.finished { "poll after the flow finished" } else { "flow has no call" };
+                let msg = if self.finished {
+                    "poll after the flow finished"
+                } else {
+                    "flow has no call"
+                };
                 return Output::Done(Err(Error::Usage(msg.into())));
             };
             match call.poll(session, now) {
@@ -73,18 +88,32 @@ impl<T> Flow for Chain<T> {
         }
     }
 
-    fn handle_response(&mut self, session: &mut Session, now: SystemTime, id: RequestId, response: Response) {
+    fn handle_response(
+        &mut self,
+        session: &mut Session,
+        now: SystemTime,
+        id: RequestId,
+        response: Response,
+    ) {
         if let Some(call) = self.call.as_mut()
-            && let Some(r) = call.handle_response(session, now, id, response) {
-                self.settle(session, now, r);
-            }
+            && let Some(r) = call.handle_response(session, now, id, response)
+        {
+            self.settle(session, now, r);
+        }
     }
 
-    fn handle_transport_error(&mut self, session: &mut Session, now: SystemTime, id: RequestId, error: TransportError) {
+    fn handle_transport_error(
+        &mut self,
+        session: &mut Session,
+        now: SystemTime,
+        id: RequestId,
+        error: TransportError,
+    ) {
         if let Some(call) = self.call.as_mut()
-            && let Some(r) = call.handle_transport_error(session, now, id, error) {
-                self.settle(session, now, r);
-            }
+            && let Some(r) = call.handle_transport_error(session, now, id, error)
+        {
+            self.settle(session, now, r);
+        }
     }
 }
 
@@ -149,9 +178,10 @@ chain_flow! {
 impl OrderFlow {
     /// POST-as-GET the order at `url`.
     pub fn fetch(url: impl Into<String>) -> OrderFlow {
-        OrderFlow(Chain::new(Call::post_as_get(Endpoint::Order, url.into()), |_, _, r| {
-            Next::Done(r.and_then(|reply| reply.json("order")))
-        }))
+        OrderFlow(Chain::new(
+            Call::post_as_get(Endpoint::Order, url.into()),
+            |_, _, r| Next::Done(r.and_then(|reply| reply.json("order"))),
+        ))
     }
 }
 
@@ -165,16 +195,23 @@ impl AuthorizationFlow {
     pub fn fetch(url: impl Into<String>) -> AuthorizationFlow {
         let url = url.into();
         let u = url.clone();
-        AuthorizationFlow(Chain::new(Call::post_as_get(Endpoint::Authorization, url), move |_, _, r| {
-            Next::Done(r.and_then(|reply| Ok((u.clone(), reply.json("authorization")?))))
-        }))
+        AuthorizationFlow(Chain::new(
+            Call::post_as_get(Endpoint::Authorization, url),
+            move |_, _, r| {
+                Next::Done(r.and_then(|reply| Ok((u.clone(), reply.json("authorization")?))))
+            },
+        ))
     }
 
     /// Deactivate the authorization at `url` (RFC 8555 §7.5.2).
     pub fn deactivate(url: impl Into<String>) -> AuthorizationFlow {
         let url = url.into();
         let u = url.clone();
-        let call = Call::post_kid(Endpoint::Authorization, Target::Url(url), json_payload(json!({"status": "deactivated"})));
+        let call = Call::post_kid(
+            Endpoint::Authorization,
+            Target::Url(url),
+            json_payload(json!({"status": "deactivated"})),
+        );
         AuthorizationFlow(Chain::new(call, move |_, _, r| {
             Next::Done(r.and_then(|reply| Ok((u.clone(), reply.json("authorization")?))))
         }))
@@ -188,7 +225,12 @@ impl AuthorizationFlow {
         AuthorizationFlow(Chain::new(call, |_, _, r| {
             Next::Done(r.and_then(|reply| {
                 let url = reply.location().ok_or_else(|| {
-                    Error::protocol(&reply.url, reply.status, "newAuthz response has no Location header", &reply.body)
+                    Error::protocol(
+                        &reply.url,
+                        reply.status,
+                        "newAuthz response has no Location header",
+                        &reply.body,
+                    )
                 })?;
                 Ok((url, reply.json("authorization")?))
             }))
@@ -214,26 +256,35 @@ impl OrdersListFlow {
         let mut seen = std::collections::HashSet::new();
         let url = orders_url.into();
         seen.insert(url.clone());
-        OrdersListFlow(Chain::new(Call::post_as_get(Endpoint::OrdersList, url), move |_, _, r| {
-            let reply = match r {
-                Ok(r) => r,
-                Err(e) => return Next::Done(Err(e)),
-            };
-            let page: OrdersList = match reply.json("orders list") {
-                Ok(p) => p,
-                Err(e) => return Next::Done(Err(e)),
-            };
-            pages += 1;
-            let room = MAX_ORDERS.saturating_sub(all.len());
-            all.extend(page.orders.into_iter().take(room));
-            let next = headers::links_with_rel(&reply.headers, &reply.url, "next").into_iter().next();
-            match next {
-                Some(n) if pages < MAX_ORDER_PAGES && all.len() < MAX_ORDERS && seen.insert(n.clone()) => {
-                    Next::Call(Call::post_as_get(Endpoint::OrdersList, n))
+        OrdersListFlow(Chain::new(
+            Call::post_as_get(Endpoint::OrdersList, url),
+            move |_, _, r| {
+                let reply = match r {
+                    Ok(r) => r,
+                    Err(e) => return Next::Done(Err(e)),
+                };
+                let page: OrdersList = match reply.json("orders list") {
+                    Ok(p) => p,
+                    Err(e) => return Next::Done(Err(e)),
+                };
+                pages += 1;
+                let room = MAX_ORDERS.saturating_sub(all.len());
+                all.extend(page.orders.into_iter().take(room));
+                let next = headers::links_with_rel(&reply.headers, &reply.url, "next")
+                    .into_iter()
+                    .next();
+                match next {
+                    Some(n)
+                        if pages < MAX_ORDER_PAGES
+                            && all.len() < MAX_ORDERS
+                            && seen.insert(n.clone()) =>
+                    {
+                        Next::Call(Call::post_as_get(Endpoint::OrdersList, n))
+                    }
+                    _ => Next::Done(Ok(std::mem::take(&mut all))),
                 }
-                _ => Next::Done(Ok(std::mem::take(&mut all))),
-            }
-        }))
+            },
+        ))
     }
 }
 
@@ -282,7 +333,12 @@ impl RevocationFlow {
             payload["reason"] = json!(r.code());
         }
         let payload = json_payload(payload);
-        let call = Call::post(Endpoint::RevokeCert, Target::Dir(DirUrl::RevokeCert), auth, Box::new(move |_, _| Ok(payload.clone())));
+        let call = Call::post(
+            Endpoint::RevokeCert,
+            Target::Dir(DirUrl::RevokeCert),
+            auth,
+            Box::new(move |_, _| Ok(payload.clone())),
+        );
         RevocationFlow(Chain::new(call, |_, _, r| Next::Done(r.map(|_| ()))))
     }
 
@@ -292,7 +348,11 @@ impl RevocationFlow {
     }
 
     /// Revoke, signed by the certificate's own key (`jwk`); no account needed.
-    pub fn by_certificate_key(cert_der: &[u8], key: Arc<dyn Signer>, reason: Option<RevocationReason>) -> RevocationFlow {
+    pub fn by_certificate_key(
+        cert_der: &[u8],
+        key: Arc<dyn Signer>,
+        reason: Option<RevocationReason>,
+    ) -> RevocationFlow {
         Self::build(cert_der, reason, Auth::Jwk(key))
     }
 }
@@ -309,13 +369,27 @@ impl KeyRolloverFlow {
         let nk = new_key.clone();
         let payload = Box::new(move |session: &Session, url: &str| {
             let acct = session.account.as_ref().ok_or_else(|| {
-                Error::Usage("key rollover needs an account: create, find or restore one first".into())
+                Error::Usage(
+                    "key rollover needs an account: create, find or restore one first".into(),
+                )
             })?;
-            let inner_payload = json!({ "account": acct.url, "oldKey": acct.key.jwk().to_json_value() });
+            let inner_payload =
+                json!({ "account": acct.url, "oldKey": acct.key.jwk().to_json_value() });
             // The inner JWS: signed by the new key, `jwk` header, same `url`, no nonce.
-            Ok(jws::sign(&*nk, KeyRef::Jwk, None, url, inner_payload.to_string().as_bytes())?)
+            Ok(jws::sign(
+                &*nk,
+                KeyRef::Jwk,
+                None,
+                url,
+                inner_payload.to_string().as_bytes(),
+            )?)
         });
-        let call = Call::post(Endpoint::KeyChange, Target::Dir(DirUrl::KeyChange), Auth::Account, payload);
+        let call = Call::post(
+            Endpoint::KeyChange,
+            Target::Dir(DirUrl::KeyChange),
+            Auth::Account,
+            payload,
+        );
         KeyRolloverFlow(Chain::new(call, move |session, _, r| {
             Next::Done(r.map(|_| {
                 if let Some(acct) = session.account.as_mut() {
@@ -349,13 +423,20 @@ impl RenewalInfoFlow {
     /// GET `{renewalInfo}/{cert_id}`; fails with [`Error::Usage`] when the directory has no
     /// `renewalInfo`.
     pub fn new(cert_id: &str) -> RenewalInfoFlow {
-        let call = Call::get_target(Endpoint::RenewalInfo, Target::DirPath(DirUrl::RenewalInfo, cert_id.to_owned()));
+        let call = Call::get_target(
+            Endpoint::RenewalInfo,
+            Target::DirPath(DirUrl::RenewalInfo, cert_id.to_owned()),
+        );
         RenewalInfoFlow(Chain::new(call, |_, now, r| {
             Next::Done(r.and_then(|reply| {
                 let info: RenewalInfoResource = reply.json("renewalInfo")?;
-                let bad = |what: &str| Error::protocol(&reply.url, reply.status, what.to_owned(), &reply.body);
-                let start = parse_rfc3339(&info.suggested_window.start).ok_or_else(|| bad("suggestedWindow.start is not an RFC 3339 timestamp"))?;
-                let end = parse_rfc3339(&info.suggested_window.end).ok_or_else(|| bad("suggestedWindow.end is not an RFC 3339 timestamp"))?;
+                let bad = |what: &str| {
+                    Error::protocol(&reply.url, reply.status, what.to_owned(), &reply.body)
+                };
+                let start = parse_rfc3339(&info.suggested_window.start)
+                    .ok_or_else(|| bad("suggestedWindow.start is not an RFC 3339 timestamp"))?;
+                let end = parse_rfc3339(&info.suggested_window.end)
+                    .ok_or_else(|| bad("suggestedWindow.end is not an RFC 3339 timestamp"))?;
                 if end <= start {
                     return Err(bad("suggestedWindow ends before it starts"));
                 }

@@ -19,7 +19,9 @@ pub fn http01_token_from_path(path: &str) -> Option<&str> {
     let token = path.strip_prefix("/.well-known/acme-challenge/")?;
     let ok = !token.is_empty()
         && token.len() <= 256
-        && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     ok.then_some(token)
 }
 
@@ -70,14 +72,38 @@ mod tests {
     #[test]
     fn values() {
         // RFC 8555 §8.4's example key authorization shape; value computed by SHA-256.
-        let ka = key_authorization("evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA", "nP1qzpXGymHBrUEepNY9HCsQk7K8KhOypzEt62jcerQ");
-        assert_eq!(ka, "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.nP1qzpXGymHBrUEepNY9HCsQk7K8KhOypzEt62jcerQ");
-        assert_eq!(dns01_txt_value("a"), "ypeBEsobvcr6wjGzmiPcTaeG7_gUfE5yuYB3ha_uSLs");
-        assert_eq!(dns01_record_name("*.Example.org"), "_acme-challenge.Example.org");
-        assert_eq!(http01_token_from_path("/.well-known/acme-challenge/abc_-1"), Some("abc_-1"));
-        assert_eq!(http01_token_from_path("/.well-known/acme-challenge/../x"), None);
-        assert_eq!(reverse_dns_name("192.0.2.1".parse().unwrap()), "1.2.0.192.in-addr.arpa");
-        assert!(reverse_dns_name("2001:db8::1".parse().unwrap())
-            .starts_with("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"));
+        let ka = key_authorization(
+            "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA",
+            "nP1qzpXGymHBrUEepNY9HCsQk7K8KhOypzEt62jcerQ",
+        );
+        assert_eq!(
+            ka,
+            "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA.nP1qzpXGymHBrUEepNY9HCsQk7K8KhOypzEt62jcerQ"
+        );
+        assert_eq!(
+            dns01_txt_value("a"),
+            "ypeBEsobvcr6wjGzmiPcTaeG7_gUfE5yuYB3ha_uSLs"
+        );
+        assert_eq!(
+            dns01_record_name("*.Example.org"),
+            "_acme-challenge.Example.org"
+        );
+        assert_eq!(
+            http01_token_from_path("/.well-known/acme-challenge/abc_-1"),
+            Some("abc_-1")
+        );
+        assert_eq!(
+            http01_token_from_path("/.well-known/acme-challenge/../x"),
+            None
+        );
+        assert_eq!(
+            reverse_dns_name("192.0.2.1".parse().unwrap()),
+            "1.2.0.192.in-addr.arpa"
+        );
+        assert!(
+            reverse_dns_name("2001:db8::1".parse().unwrap()).starts_with(
+                "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
+            )
+        );
     }
 }

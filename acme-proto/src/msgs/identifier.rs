@@ -111,7 +111,10 @@ impl Identifier {
             return Err(IdentifierError::NotAscii(name.to_owned()));
         }
         let lower = name.to_ascii_lowercase();
-        let invalid = |reason| IdentifierError::InvalidDnsName { name: name.to_owned(), reason };
+        let invalid = |reason| IdentifierError::InvalidDnsName {
+            name: name.to_owned(),
+            reason,
+        };
         if lower.len() > 253 {
             return Err(invalid("longer than 253 octets"));
         }
@@ -123,25 +126,39 @@ impl Identifier {
             if label.len() > 63 {
                 return Err(invalid("label longer than 63 octets"));
             }
-            if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-                return Err(invalid("label holds a character other than a-z, 0-9, '-' or '_'"));
+            if !label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(invalid(
+                    "label holds a character other than a-z, 0-9, '-' or '_'",
+                ));
             }
             if label.starts_with('-') || label.ends_with('-') {
                 return Err(invalid("label starts or ends with '-'"));
             }
         }
-        Ok(Identifier { kind: IdentifierType::Dns, value: lower })
+        Ok(Identifier {
+            kind: IdentifierType::Dns,
+            value: lower,
+        })
     }
 
     /// An IP identifier (RFC 8738), in canonical text form.
     pub fn ip(addr: IpAddr) -> Identifier {
-        Identifier { kind: IdentifierType::Ip, value: addr.to_string() }
+        Identifier {
+            kind: IdentifierType::Ip,
+            value: addr.to_string(),
+        }
     }
 
     /// An IP address if the text is one (IPv6 may be bracketed), else a DNS name.
     pub fn parse(text: &str) -> Result<Identifier, IdentifierError> {
         let t = text.trim();
-        let unbracketed = t.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(t);
+        let unbracketed = t
+            .strip_prefix('[')
+            .and_then(|s| s.strip_suffix(']'))
+            .unwrap_or(t);
         match unbracketed.parse::<IpAddr>() {
             Ok(ip) => Ok(Identifier::ip(ip)),
             Err(_) => Identifier::dns(t),
@@ -150,7 +167,10 @@ impl Identifier {
 
     /// Build from raw parts without normalization (for values received from a server).
     pub fn from_parts(kind: IdentifierType, value: impl Into<String>) -> Identifier {
-        Identifier { kind, value: value.into() }
+        Identifier {
+            kind,
+            value: value.into(),
+        }
     }
 
     /// The IP address, for `ip` identifiers.
@@ -170,9 +190,10 @@ impl Identifier {
     /// (RFC 8555 §7.1.4), otherwise itself.
     pub fn authorization_identifier(&self) -> Identifier {
         match self.value.strip_prefix("*.") {
-            Some(base) if self.kind == IdentifierType::Dns => {
-                Identifier { kind: IdentifierType::Dns, value: base.to_owned() }
-            }
+            Some(base) if self.kind == IdentifierType::Dns => Identifier {
+                kind: IdentifierType::Dns,
+                value: base.to_owned(),
+            },
             _ => self.clone(),
         }
     }
@@ -192,11 +213,20 @@ mod tests {
     fn dns_normalization() {
         let id = Identifier::dns("WWW.Example.COM.").unwrap();
         assert_eq!(id.value, "www.example.com");
-        assert_eq!(serde_json::to_string(&id).unwrap(), r#"{"type":"dns","value":"www.example.com"}"#);
-        assert_eq!(Identifier::dns("é.example"), Err(IdentifierError::NotAscii("é.example".into())));
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            r#"{"type":"dns","value":"www.example.com"}"#
+        );
+        assert_eq!(
+            Identifier::dns("é.example"),
+            Err(IdentifierError::NotAscii("é.example".into()))
+        );
         assert!(matches!(
             Identifier::dns("a..b"),
-            Err(IdentifierError::InvalidDnsName { reason: "empty label", .. })
+            Err(IdentifierError::InvalidDnsName {
+                reason: "empty label",
+                ..
+            })
         ));
         assert_eq!(Identifier::dns("."), Err(IdentifierError::Empty));
     }
@@ -204,7 +234,10 @@ mod tests {
     #[test]
     fn ip_and_wildcard() {
         let v6 = Identifier::parse("[2001:DB8:0:0:0:0:0:1]").unwrap();
-        assert_eq!((v6.kind.clone(), v6.value.as_str()), (IdentifierType::Ip, "2001:db8::1"));
+        assert_eq!(
+            (v6.kind.clone(), v6.value.as_str()),
+            (IdentifierType::Ip, "2001:db8::1")
+        );
         let w = Identifier::parse("*.Example.com").unwrap();
         assert!(w.is_wildcard());
         assert_eq!(w.authorization_identifier().value, "example.com");

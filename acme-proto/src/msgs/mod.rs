@@ -2,9 +2,9 @@
 //!
 //! Nothing here keeps state between calls; each function is directly fuzzable.
 
+pub mod challenge;
 pub mod headers;
 pub mod identifier;
-pub mod challenge;
 pub mod jws;
 pub mod problem;
 pub mod resources;

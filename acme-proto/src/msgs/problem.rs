@@ -319,7 +319,10 @@ mod tests {
         assert_eq!(p.subproblems.len(), 2);
         assert_eq!(p.subproblems[1].kind, ProblemType::RejectedIdentifier);
         let id = p.subproblems[1].identifier.as_ref().unwrap();
-        assert_eq!((&id.kind, id.value.as_str()), (&IdentifierType::Dns, "example.net"));
+        assert_eq!(
+            (&id.kind, id.value.as_str()),
+            (&IdentifierType::Dns, "example.net")
+        );
     }
 
     #[test]
@@ -328,7 +331,10 @@ mod tests {
         assert_eq!(p.kind, ProblemType::Other("about:blank".into()));
         assert_eq!((p.status, p.detail), (None, None));
         let p = Problem::from_json(br#"{"type":"urn:ietf:params:acme:error:fooBar"}"#).unwrap();
-        assert_eq!(p.kind, ProblemType::Other("urn:ietf:params:acme:error:fooBar".into()));
+        assert_eq!(
+            p.kind,
+            ProblemType::Other("urn:ietf:params:acme:error:fooBar".into())
+        );
         assert!(Problem::from_json(b"<html>").is_none());
         assert!(Problem::from_json(b"[]").is_none());
     }

@@ -284,7 +284,9 @@ fn pending_challenge() -> ChallengeStatus {
 
 fn lenient_status<'de, D: Deserializer<'de>>(d: D) -> Result<ChallengeStatus, D::Error> {
     let v = serde_json::Value::deserialize(d)?;
-    Ok(v.as_str().map(ChallengeStatus::from).unwrap_or(ChallengeStatus::Pending))
+    Ok(v.as_str()
+        .map(ChallengeStatus::from)
+        .unwrap_or(ChallengeStatus::Pending))
 }
 
 /// An authorization object (RFC 8555 §7.1.4).
@@ -385,9 +387,15 @@ mod tests {
         }"#,
         )
         .unwrap();
-        assert_eq!(d.new_authz.as_deref(), Some("https://example.com/acme/new-authz"));
+        assert_eq!(
+            d.new_authz.as_deref(),
+            Some("https://example.com/acme/new-authz")
+        );
         assert_eq!(d.meta.caa_identities, vec!["example.com".to_string()]);
-        assert_eq!(d.meta.profiles.unwrap().get("shortlived").unwrap(), "6 days");
+        assert_eq!(
+            d.meta.profiles.unwrap().get("shortlived").unwrap(),
+            "6 days"
+        );
         let minimal: Directory = serde_json::from_str(
             r#"{"newNonce":"n","newAccount":"a","newOrder":"o","meta":"odd"}"#,
         )
@@ -408,8 +416,14 @@ mod tests {
         .unwrap();
         assert_eq!(a.status, AuthorizationStatus::Unknown("on-hold".into()));
         assert_eq!(a.challenges.len(), 2);
-        assert_eq!(a.challenges[0].kind, ChallengeType::Unknown("new-02".into()));
-        assert_eq!(a.challenges[0].status, ChallengeStatus::Unknown("weird".into()));
+        assert_eq!(
+            a.challenges[0].kind,
+            ChallengeType::Unknown("new-02".into())
+        );
+        assert_eq!(
+            a.challenges[0].status,
+            ChallengeStatus::Unknown("weird".into())
+        );
         assert_eq!(a.challenges[1].status, ChallengeStatus::Pending);
         assert_eq!(a.order_identifier().value, "*.example.org");
     }

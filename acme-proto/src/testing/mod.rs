@@ -34,7 +34,9 @@ impl TestSigner {
     pub fn verify(jwk: &Jwk, signing_input: &[u8], signature: &[u8]) -> bool {
         match jwk {
             Jwk::Okp { crv, x } if crv == "TEST" => {
-                let Ok(id) = Base64UrlUnpadded::decode_vec(x) else { return false };
+                let Ok(id) = Base64UrlUnpadded::decode_vec(x) else {
+                    return false;
+                };
                 let mut h = Sha256::new();
                 h.update(&id);
                 h.update(signing_input);
@@ -50,7 +52,10 @@ impl Signer for TestSigner {
         "TEST"
     }
     fn jwk(&self) -> Jwk {
-        Jwk::Okp { crv: "TEST".into(), x: Base64UrlUnpadded::encode_string(self.id.as_bytes()) }
+        Jwk::Okp {
+            crv: "TEST".into(),
+            x: Base64UrlUnpadded::encode_string(self.id.as_bytes()),
+        }
     }
     fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, SignError> {
         let mut h = Sha256::new();

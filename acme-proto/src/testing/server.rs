@@ -1,7 +1,7 @@
 //! The scripted fake ACME server.
 
-use crate::http::{Method, Request, Response, StatusCode, TransportError};
 use crate::flow::ChallengeToSolve;
+use crate::http::{Method, Request, Response, StatusCode, TransportError};
 use crate::msgs::challenge;
 use crate::msgs::identifier::Identifier;
 use crate::msgs::jws::{self, ParsedJws};
@@ -103,7 +103,9 @@ impl Injection {
         Injection::Respond {
             status,
             headers: vec![("Content-Type".into(), "application/problem+json".into())],
-            body: json!({"type": format!("urn:ietf:params:acme:error:{kind}"), "detail": detail}).to_string().into_bytes(),
+            body: json!({"type": format!("urn:ietf:params:acme:error:{kind}"), "detail": detail})
+                .to_string()
+                .into_bytes(),
         }
     }
 }
@@ -218,23 +220,27 @@ impl FakeServer {
     /// Answer the next request whose path starts with `path_prefix` (e.g. `/finalize/`)
     /// with `injection`, before any processing (the nonce is not consumed).
     pub fn inject(&mut self, path_prefix: &str, injection: Injection) {
-        self.injections.push_back((path_prefix.to_owned(), injection));
+        self.injections
+            .push_back((path_prefix.to_owned(), injection));
     }
 
     /// Publish a challenge response as a real solver would (http-01 file, dns-01 TXT
     /// record or tls-alpn-01 certificate).
     pub fn publish(&mut self, c: &ChallengeToSolve) {
-        self.published.insert(c.token().to_owned(), c.key_authorization.clone());
+        self.published
+            .insert(c.token().to_owned(), c.key_authorization.clone());
     }
 
     /// Publish a wrong key authorization for `token` (for failure tests).
     pub fn publish_raw(&mut self, token: &str, key_authorization: &str) {
-        self.published.insert(token.to_owned(), key_authorization.to_owned());
+        self.published
+            .insert(token.to_owned(), key_authorization.to_owned());
     }
 
     /// Set the renewal window answered for an ARI certificate ID.
     pub fn set_renewal_window(&mut self, cert_id: &str, start: &str, end: &str) {
-        self.renewal_windows.insert(cert_id.to_owned(), (start.to_owned(), end.to_owned()));
+        self.renewal_windows
+            .insert(cert_id.to_owned(), (start.to_owned(), end.to_owned()));
     }
 
     /// Record that the certificate `der` certifies the key with this JWK thumbprint (the
@@ -245,7 +251,10 @@ impl FakeServer {
 
     /// Number of requests to paths starting with `prefix`.
     pub fn count(&self, prefix: &str) -> usize {
-        self.log.iter().filter(|l| l.path.starts_with(prefix)).count()
+        self.log
+            .iter()
+            .filter(|l| l.path.starts_with(prefix))
+            .count()
     }
 
     /// Whether a certificate (DER) was revoked.
@@ -301,15 +310,34 @@ impl FakeServer {
     /// Handle one request at virtual time `now`.
     pub fn handle(&mut self, now: SystemTime, req: &Request) -> Result<Response, TransportError> {
         let path = req.url.strip_prefix(BASE).unwrap_or(&req.url).to_owned();
-        if let Some(pos) = self.injections.iter().position(|(p, _)| path.starts_with(p.as_str())) {
-            let (_, inj) = self.injections.remove(pos).unwrap_or_else(|| unreachable!());
+        if let Some(pos) = self
+            .injections
+            .iter()
+            .position(|(p, _)| path.starts_with(p.as_str()))
+        {
+            let (_, inj) = self
+                .injections
+                .remove(pos)
+                .unwrap_or_else(|| unreachable!());
             return match inj {
                 Injection::Transport(e) => {
-                    self.log.push(LoggedRequest { method: req.method.to_string(), path, status: 0 });
+                    self.log.push(LoggedRequest {
+                        method: req.method.to_string(),
+                        path,
+                        status: 0,
+                    });
                     Err(e)
                 }
-                Injection::Respond { status, headers, body } => {
-                    self.log.push(LoggedRequest { method: req.method.to_string(), path, status });
+                Injection::Respond {
+                    status,
+                    headers,
+                    body,
+                } => {
+                    self.log.push(LoggedRequest {
+                        method: req.method.to_string(),
+                        path,
+                        status,
+                    });
                     let mut b = http::Response::builder().status(status);
                     for (k, v) in headers {
                         b = b.header(k, v);
@@ -340,13 +368,20 @@ impl FakeServer {
         };
         let ok = (200..300).contains(&status);
         let refused_nonce = path == "/nonce" && status == 405;
-        if (req.method != Method::GET || path == "/nonce") && !refused_nonce
-            && (ok || self.config.nonce_on_errors) {
-                let n = self.fresh_nonce();
-                headers.push(("Replay-Nonce".into(), n));
-            }
-        self.log.push(LoggedRequest { method: req.method.to_string(), path, status });
-        let mut b = http::Response::builder().status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+        if (req.method != Method::GET || path == "/nonce")
+            && !refused_nonce
+            && (ok || self.config.nonce_on_errors)
+        {
+            let n = self.fresh_nonce();
+            headers.push(("Replay-Nonce".into(), n));
+        }
+        self.log.push(LoggedRequest {
+            method: req.method.to_string(),
+            path,
+            status,
+        });
+        let mut b = http::Response::builder()
+            .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
         let has_ct = headers.iter().any(|(k, _)| k == "Content-Type");
         for (k, v) in headers {
             b = b.header(k, v);
@@ -354,7 +389,12 @@ impl FakeServer {
         if !has_ct && !body.is_empty() {
             b = b.header("Content-Type", "application/json");
         }
-        Ok(b.body(if req.method == Method::HEAD { Vec::new() } else { body }).unwrap_or_default())
+        Ok(b.body(if req.method == Method::HEAD {
+            Vec::new()
+        } else {
+            body
+        })
+        .unwrap_or_default())
     }
 
     fn route(&mut self, now: SystemTime, req: &Request, path: &str) -> Reply {
@@ -363,34 +403,62 @@ impl FakeServer {
         }
         if path == "/nonce" {
             return match req.method {
-                Method::HEAD if self.config.nonce_head => Ok((200, vec![("Cache-Control".into(), "no-store".into())], Value::Null)),
+                Method::HEAD if self.config.nonce_head => Ok((
+                    200,
+                    vec![("Cache-Control".into(), "no-store".into())],
+                    Value::Null,
+                )),
                 Method::GET => Ok((204, vec![], Value::Null)),
                 _ => Err((405, "malformed".into(), "method not allowed".into())),
             };
         }
         if let Some(id) = path.strip_prefix("/renewal-info/") {
             return match self.renewal_windows.get(id) {
-                Some((s, e)) => Ok((200, vec![("Retry-After".into(), "21600".into())], json!({"suggestedWindow": {"start": s, "end": e}}))),
+                Some((s, e)) => Ok((
+                    200,
+                    vec![("Retry-After".into(), "21600".into())],
+                    json!({"suggestedWindow": {"start": s, "end": e}}),
+                )),
                 None => problem(404, "malformed", "unknown certificate"),
             };
         }
         if req.method != Method::POST {
             return problem(405, "malformed", "only POST is allowed here");
         }
-        let ct = req.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let ct = req
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if ct != "application/jose+json" {
-            return problem(415, "malformed", "Content-Type must be application/jose+json");
+            return problem(
+                415,
+                "malformed",
+                "Content-Type must be application/jose+json",
+            );
         }
         let Some(jws) = jws::parse(&req.body) else {
             return problem(400, "malformed", "body is not a flattened JWS");
         };
         let h = &jws.protected;
         if h.get("url").and_then(|v| v.as_str()) != Some(req.url.as_str()) {
-            return problem(401, "unauthorized", "JWS url does not match the request URL");
+            return problem(
+                401,
+                "unauthorized",
+                "JWS url does not match the request URL",
+            );
         }
-        let nonce = h.get("nonce").and_then(|v| v.as_str()).unwrap_or("").to_owned();
+        let nonce = h
+            .get("nonce")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_owned();
         if !self.nonces.remove(&nonce) {
-            return problem(400, "badNonce", format!("JWS has an invalid anti-replay nonce: {nonce:?}"));
+            return problem(
+                400,
+                "badNonce",
+                format!("JWS has an invalid anti-replay nonce: {nonce:?}"),
+            );
         }
         self.signed_requests += 1;
         let nth = self.config.reject_every_nth_nonce;
@@ -413,7 +481,9 @@ impl FakeServer {
         if !verify(&jwk, &jws) {
             return problem(400, "malformed", "JWS signature is invalid");
         }
-        let payload: Option<Value> = if jws.payload.is_empty() { None } else {
+        let payload: Option<Value> = if jws.payload.is_empty() {
+            None
+        } else {
             match serde_json::from_slice(&jws.payload) {
                 Ok(v) => Some(v),
                 Err(_) => return problem(400, "malformed", "payload is not JSON"),
@@ -429,13 +499,27 @@ impl FakeServer {
             ("/new-authz", Some(a)) => self.new_authz(&a, payload),
             (p, Some(a)) => {
                 let acct = a.clone();
-                if p.starts_with("/acct/") { return self.account(&url, &acct, payload); }
-                if p.starts_with("/order/") { return self.order(&url, &acct, payload); }
-                if p.starts_with("/authz/") { return self.authz(&url, &acct, payload); }
-                if p.starts_with("/chall/") { return self.challenge(&url, &acct, payload); }
-                if p.starts_with("/finalize/") { return self.finalize(&url, &acct, payload); }
-                if p.starts_with("/cert/") { return self.cert(&url, req); }
-                if p.starts_with("/orders/") { return self.orders_list(&url, &acct, payload); }
+                if p.starts_with("/acct/") {
+                    return self.account(&url, &acct, payload);
+                }
+                if p.starts_with("/order/") {
+                    return self.order(&url, &acct, payload);
+                }
+                if p.starts_with("/authz/") {
+                    return self.authz(&url, &acct, payload);
+                }
+                if p.starts_with("/chall/") {
+                    return self.challenge(&url, &acct, payload);
+                }
+                if p.starts_with("/finalize/") {
+                    return self.finalize(&url, &acct, payload);
+                }
+                if p.starts_with("/cert/") {
+                    return self.cert(&url, req);
+                }
+                if p.starts_with("/orders/") {
+                    return self.orders_list(&url, &acct, payload);
+                }
                 problem(404, "malformed", "no such resource")
             }
         }
@@ -449,22 +533,48 @@ impl FakeServer {
         let p = payload.unwrap_or(json!({}));
         let existing = self.accounts.values().find(|a| &a.jwk == jwk).cloned();
         if let Some(a) = existing {
-            return Ok((200, vec![("Location".into(), a.url.clone())], Self::account_json(&a)));
+            return Ok((
+                200,
+                vec![("Location".into(), a.url.clone())],
+                Self::account_json(&a),
+            ));
         }
         if p.get("onlyReturnExisting") == Some(&json!(true)) {
-            return problem(400, "accountDoesNotExist", "no account exists with the provided key");
+            return problem(
+                400,
+                "accountDoesNotExist",
+                "no account exists with the provided key",
+            );
         }
         if let Some(keys) = &self.config.eab_keys {
             let Some(eab) = p.get("externalAccountBinding") else {
-                return problem(401, "externalAccountRequired", "an external account binding is required");
+                return problem(
+                    401,
+                    "externalAccountRequired",
+                    "an external account binding is required",
+                );
             };
             let Some(parsed) = jws::parse(eab.to_string().as_bytes()) else {
                 return problem(400, "malformed", "externalAccountBinding is not a JWS");
             };
-            let kid = parsed.protected.get("kid").and_then(|v| v.as_str()).unwrap_or("");
-            let alg = parsed.protected.get("alg").and_then(|v| v.as_str()).unwrap_or("");
-            if parsed.protected.get("url").and_then(|v| v.as_str()) != Some(url) || parsed.protected.get("nonce").is_some() {
-                return problem(400, "malformed", "EAB url must be the newAccount URL, without nonce");
+            let kid = parsed
+                .protected
+                .get("kid")
+                .and_then(|v| v.as_str())
+                .unwrap_or("");
+            let alg = parsed
+                .protected
+                .get("alg")
+                .and_then(|v| v.as_str())
+                .unwrap_or("");
+            if parsed.protected.get("url").and_then(|v| v.as_str()) != Some(url)
+                || parsed.protected.get("nonce").is_some()
+            {
+                return problem(
+                    400,
+                    "malformed",
+                    "EAB url must be the newAccount URL, without nonce",
+                );
             }
             if parsed.payload != jwk.to_canonical_json().as_bytes() {
                 return problem(400, "malformed", "EAB payload must be the account JWK");
@@ -472,7 +582,9 @@ impl FakeServer {
             let Some(key) = keys.get(kid) else {
                 return problem(400, "unauthorized", format!("unknown EAB key ID {kid:?}"));
             };
-            if alg != "HS256" || hmac_sha256(key, parsed.signing_input.as_bytes()) != parsed.signature {
+            if alg != "HS256"
+                || hmac_sha256(key, parsed.signing_input.as_bytes()) != parsed.signature
+            {
                 return problem(400, "unauthorized", "EAB MAC is invalid");
             }
         }
@@ -481,18 +593,27 @@ impl FakeServer {
             url: format!("{BASE}/acct/{id}"),
             jwk: jwk.clone(),
             status: "valid".into(),
-            contact: p.get("contact").and_then(|c| serde_json::from_value(c.clone()).ok()).unwrap_or_default(),
+            contact: p
+                .get("contact")
+                .and_then(|c| serde_json::from_value(c.clone()).ok())
+                .unwrap_or_default(),
             orders: Vec::new(),
         };
         self.accounts.insert(a.url.clone(), a.clone());
-        Ok((201, vec![("Location".into(), a.url.clone())], Self::account_json(&a)))
+        Ok((
+            201,
+            vec![("Location".into(), a.url.clone())],
+            Self::account_json(&a),
+        ))
     }
 
     fn account(&mut self, url: &str, acct: &str, payload: Option<Value>) -> Reply {
         if url != acct {
             return problem(401, "unauthorized", "not your account");
         }
-        let Some(a) = self.accounts.get_mut(url) else { return problem(404, "malformed", "no account") };
+        let Some(a) = self.accounts.get_mut(url) else {
+            return problem(404, "malformed", "no account");
+        };
         if let Some(p) = payload {
             if let Some(c) = p.get("contact") {
                 a.contact = serde_json::from_value(c.clone()).unwrap_or_default();
@@ -509,10 +630,20 @@ impl FakeServer {
         let Some(inner) = payload.and_then(|p| jws::parse(p.to_string().as_bytes())) else {
             return problem(400, "malformed", "keyChange payload must be a JWS");
         };
-        if inner.protected.get("url").and_then(|v| v.as_str()) != Some(url) || inner.protected.get("nonce").is_some() {
-            return problem(400, "malformed", "inner JWS url must equal the outer one and carry no nonce");
+        if inner.protected.get("url").and_then(|v| v.as_str()) != Some(url)
+            || inner.protected.get("nonce").is_some()
+        {
+            return problem(
+                400,
+                "malformed",
+                "inner JWS url must equal the outer one and carry no nonce",
+            );
         }
-        let Some(new_jwk) = inner.protected.get("jwk").and_then(|j| Jwk::from_json(j).ok()) else {
+        let Some(new_jwk) = inner
+            .protected
+            .get("jwk")
+            .and_then(|j| Jwk::from_json(j).ok())
+        else {
             return problem(400, "malformed", "inner JWS needs a jwk");
         };
         if !verify(&new_jwk, &inner) {
@@ -522,8 +653,14 @@ impl FakeServer {
             return problem(400, "malformed", "inner payload is not JSON");
         };
         let old = self.accounts.get(acct).map(|a| a.jwk.to_json_value());
-        if body.get("account").and_then(|v| v.as_str()) != Some(acct) || body.get("oldKey") != old.as_ref() {
-            return problem(400, "malformed", "inner payload must name the account and its old key");
+        if body.get("account").and_then(|v| v.as_str()) != Some(acct)
+            || body.get("oldKey") != old.as_ref()
+        {
+            return problem(
+                400,
+                "malformed",
+                "inner payload must name the account and its old key",
+            );
         }
         if self.accounts.values().any(|a| a.jwk == new_jwk) {
             return problem(409, "malformed", "new key already in use");
@@ -532,55 +669,101 @@ impl FakeServer {
             a.jwk = new_jwk;
         }
         let a = self.accounts.get(acct).cloned();
-        Ok((200, vec![], a.map(|a| Self::account_json(&a)).unwrap_or(Value::Null)))
+        Ok((
+            200,
+            vec![],
+            a.map(|a| Self::account_json(&a)).unwrap_or(Value::Null),
+        ))
     }
 
     fn make_authz(&mut self, acct: &str, id: &Identifier) -> String {
         let base = id.authorization_identifier();
         let wildcard = id.is_wildcard();
         if self.config.authz_reuse
-            && let Some((u, _)) = self.authzs.iter().find(|(_, a)| a.account == acct && a.identifier == base && a.wildcard == wildcard && a.status == "valid") {
-                return u.clone();
-            }
+            && let Some((u, _)) = self.authzs.iter().find(|(_, a)| {
+                a.account == acct
+                    && a.identifier == base
+                    && a.wildcard == wildcard
+                    && a.status == "valid"
+            })
+        {
+            return u.clone();
+        }
         let n = self.id();
         let url = format!("{BASE}/authz/{n}");
-        let mut kinds: Vec<String> = if wildcard { vec!["dns-01".into()] } else { vec!["http-01".into(), "dns-01".into(), "tls-alpn-01".into()] };
+        let mut kinds: Vec<String> = if wildcard {
+            vec!["dns-01".into()]
+        } else {
+            vec!["http-01".into(), "dns-01".into(), "tls-alpn-01".into()]
+        };
         kinds.extend(self.config.extra_challenges.iter().cloned());
         let mut challenges = Vec::new();
         for (i, k) in kinds.iter().enumerate() {
             let curl = format!("{BASE}/chall/{n}-{i}");
-            self.challenges.insert(curl.clone(), ChallengeState {
-                authz: url.clone(),
-                kind: k.clone(),
-                token: format!("token-{n}-{i}"),
-                status: "pending".into(),
-                error: None,
-            });
+            self.challenges.insert(
+                curl.clone(),
+                ChallengeState {
+                    authz: url.clone(),
+                    kind: k.clone(),
+                    token: format!("token-{n}-{i}"),
+                    status: "pending".into(),
+                    error: None,
+                },
+            );
             challenges.push(curl);
         }
-        self.authzs.insert(url.clone(), AuthzState { account: acct.to_owned(), identifier: base, wildcard, status: "pending".into(), challenges });
+        self.authzs.insert(
+            url.clone(),
+            AuthzState {
+                account: acct.to_owned(),
+                identifier: base,
+                wildcard,
+                status: "pending".into(),
+                challenges,
+            },
+        );
         url
     }
 
     fn new_order(&mut self, now: SystemTime, acct: &str, payload: Option<Value>) -> Reply {
         let p = payload.unwrap_or(json!({}));
-        let ids: Vec<Identifier> = match p.get("identifiers").map(|v| serde_json::from_value(v.clone())) {
+        let ids: Vec<Identifier> = match p
+            .get("identifiers")
+            .map(|v| serde_json::from_value(v.clone()))
+        {
             Some(Ok(ids)) => ids,
             _ => return problem(400, "malformed", "identifiers missing"),
         };
         if ids.is_empty() {
             return problem(400, "malformed", "no identifiers");
         }
-        let replaces = p.get("replaces").and_then(|v| v.as_str()).map(str::to_owned);
+        let replaces = p
+            .get("replaces")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
         if let Some(r) = &replaces
-            && r.starts_with("replaced") {
-                return problem(409, "alreadyReplaced", "the certificate was already replaced");
-            }
+            && r.starts_with("replaced")
+        {
+            return problem(
+                409,
+                "alreadyReplaced",
+                "the certificate was already replaced",
+            );
+        }
         let profile = p.get("profile").and_then(|v| v.as_str()).map(str::to_owned);
         if let Some(pr) = &profile {
-            let known = self.config.meta.get("profiles").and_then(|m| m.get(pr)).is_some();
+            let known = self
+                .config
+                .meta
+                .get("profiles")
+                .and_then(|m| m.get(pr))
+                .is_some();
             if !known {
-                return problem(400, "invalidProfile", format!("profile {pr:?} is not offered"));
+                return problem(
+                    400,
+                    "invalidProfile",
+                    format!("profile {pr:?} is not offered"),
+                );
             }
         }
         let authzs: Vec<String> = ids.iter().map(|i| self.make_authz(acct, i)).collect();
@@ -610,14 +793,24 @@ impl FakeServer {
 
     /// Recompute an order's status from its authorizations.
     fn refresh_order(&mut self, url: &str, is_poll: bool) {
-        let Some(o) = self.orders.get(url).cloned() else { return };
-        let statuses: Vec<String> = o.authzs.iter().filter_map(|a| self.authzs.get(a).map(|z| z.status.clone())).collect();
-        let Some(o) = self.orders.get_mut(url) else { return };
+        let Some(o) = self.orders.get(url).cloned() else {
+            return;
+        };
+        let statuses: Vec<String> = o
+            .authzs
+            .iter()
+            .filter_map(|a| self.authzs.get(a).map(|z| z.status.clone()))
+            .collect();
+        let Some(o) = self.orders.get_mut(url) else {
+            return;
+        };
         match o.status.as_str() {
             "pending" => {
                 if let Some(bad) = statuses.iter().find(|s| *s != "valid" && *s != "pending") {
                     o.status = "invalid".into();
-                    o.error = Some(json!({"type": "urn:ietf:params:acme:error:unauthorized", "detail": format!("an authorization is {bad}")}));
+                    o.error = Some(
+                        json!({"type": "urn:ietf:params:acme:error:unauthorized", "detail": format!("an authorization is {bad}")}),
+                    );
                 } else if statuses.iter().all(|s| s == "valid") {
                     o.status = "ready".into();
                 }
@@ -635,13 +828,23 @@ impl FakeServer {
         if o.status == "valid" && o.certificate.is_none() {
             let c = url.replace("/order/", "/cert/");
             o.certificate = Some(c.clone());
-            let der = format!("cert for {}", o.identifiers.iter().map(|i| i.value.clone()).collect::<Vec<_>>().join(",")).into_bytes();
+            let der = format!(
+                "cert for {}",
+                o.identifiers
+                    .iter()
+                    .map(|i| i.value.clone())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+            .into_bytes();
             self.certs.insert(c, der);
         }
     }
 
     fn order_json(&self, url: &str) -> Value {
-        let Some(o) = self.orders.get(url) else { return Value::Null };
+        let Some(o) = self.orders.get(url) else {
+            return Value::Null;
+        };
         let mut v = json!({
             "status": o.status,
             "expires": "2026-01-08T00:00:00Z",
@@ -649,22 +852,36 @@ impl FakeServer {
             "authorizations": o.authzs,
             "finalize": url.replace("/order/", "/finalize/"),
         });
-        if let Some(c) = &o.certificate { v["certificate"] = json!(c); }
-        if let Some(e) = &o.error { v["error"] = e.clone(); }
-        if let Some(p) = &o.profile { v["profile"] = json!(p); }
-        if let Some(r) = &o.replaces { v["replaces"] = json!(r); }
+        if let Some(c) = &o.certificate {
+            v["certificate"] = json!(c);
+        }
+        if let Some(e) = &o.error {
+            v["error"] = e.clone();
+        }
+        if let Some(p) = &o.profile {
+            v["profile"] = json!(p);
+        }
+        if let Some(r) = &o.replaces {
+            v["replaces"] = json!(r);
+        }
         v
     }
 
     fn retry_after_header(&self) -> Vec<(String, String)> {
-        self.config.retry_after.iter().map(|r| ("Retry-After".to_owned(), r.clone())).collect()
+        self.config
+            .retry_after
+            .iter()
+            .map(|r| ("Retry-After".to_owned(), r.clone()))
+            .collect()
     }
 
     fn order(&mut self, url: &str, acct: &str, payload: Option<Value>) -> Reply {
         if payload.is_some() {
             return problem(400, "malformed", "POST-as-GET needs an empty payload");
         }
-        let Some(o) = self.orders.get_mut(url) else { return problem(404, "malformed", "no such order") };
+        let Some(o) = self.orders.get_mut(url) else {
+            return problem(404, "malformed", "no such order");
+        };
         if o.account != acct {
             return problem(401, "unauthorized", "not your order");
         }
@@ -684,20 +901,36 @@ impl FakeServer {
             }
         }
         self.refresh_order(url, true);
-        let status = self.orders.get(url).map(|o| o.status.clone()).unwrap_or_default();
-        let headers = if status == "pending" || status == "processing" { self.retry_after_header() } else { vec![] };
+        let status = self
+            .orders
+            .get(url)
+            .map(|o| o.status.clone())
+            .unwrap_or_default();
+        let headers = if status == "pending" || status == "processing" {
+            self.retry_after_header()
+        } else {
+            vec![]
+        };
         Ok((200, headers, self.order_json(url)))
     }
 
     /// Decide triggered challenges of an authorization.
     fn settle_authz(&mut self, authz_url: &str) {
-        let Some(z) = self.authzs.get(authz_url).cloned() else { return };
+        let Some(z) = self.authzs.get(authz_url).cloned() else {
+            return;
+        };
         if z.status != "pending" {
             return;
         }
-        let account_jwk = self.accounts.get(&z.account).map(|a| a.jwk.thumbprint()).unwrap_or_default();
+        let account_jwk = self
+            .accounts
+            .get(&z.account)
+            .map(|a| a.jwk.thumbprint())
+            .unwrap_or_default();
         for c in &z.challenges {
-            let Some(ch) = self.challenges.get(c).cloned() else { continue };
+            let Some(ch) = self.challenges.get(c).cloned() else {
+                continue;
+            };
             if ch.status != "processing" {
                 continue;
             }
@@ -710,11 +943,15 @@ impl FakeServer {
                 ("valid", "valid", None)
             } else {
                 let got = self.published.get(&ch.token).cloned().unwrap_or_default();
-                ("invalid", "invalid", Some(json!({
-                    "type": "urn:ietf:params:acme:error:incorrectResponse",
-                    "detail": format!("key authorization mismatch: got {got:?}"),
-                    "status": 403,
-                })))
+                (
+                    "invalid",
+                    "invalid",
+                    Some(json!({
+                        "type": "urn:ietf:params:acme:error:incorrectResponse",
+                        "detail": format!("key authorization mismatch: got {got:?}"),
+                        "status": 403,
+                    })),
+                )
             };
             if let Some(chm) = self.challenges.get_mut(c) {
                 chm.status = cs.into();
@@ -728,24 +965,40 @@ impl FakeServer {
     }
 
     fn authz_json(&self, url: &str) -> Value {
-        let Some(z) = self.authzs.get(url) else { return Value::Null };
-        let challenges: Vec<Value> = z.challenges.iter().filter_map(|c| self.challenges.get(c).map(|ch| (c, ch))).map(|(c, ch)| {
-            let mut v = json!({"type": ch.kind, "url": c, "status": ch.status, "token": ch.token});
-            if let Some(e) = &ch.error { v["error"] = e.clone(); }
-            v
-        }).collect();
+        let Some(z) = self.authzs.get(url) else {
+            return Value::Null;
+        };
+        let challenges: Vec<Value> = z
+            .challenges
+            .iter()
+            .filter_map(|c| self.challenges.get(c).map(|ch| (c, ch)))
+            .map(|(c, ch)| {
+                let mut v =
+                    json!({"type": ch.kind, "url": c, "status": ch.status, "token": ch.token});
+                if let Some(e) = &ch.error {
+                    v["error"] = e.clone();
+                }
+                v
+            })
+            .collect();
         let mut v = json!({"identifier": z.identifier, "status": z.status, "expires": "2026-01-08T00:00:00Z", "challenges": challenges});
-        if z.wildcard { v["wildcard"] = json!(true); }
+        if z.wildcard {
+            v["wildcard"] = json!(true);
+        }
         v
     }
 
     fn authz(&mut self, url: &str, acct: &str, payload: Option<Value>) -> Reply {
-        let Some(z) = self.authzs.get_mut(url) else { return problem(404, "malformed", "no such authorization") };
+        let Some(z) = self.authzs.get_mut(url) else {
+            return problem(404, "malformed", "no such authorization");
+        };
         if z.account != acct {
             return problem(401, "unauthorized", "not your authorization");
         }
         if let Some(p) = payload {
-            if p.get("status") == Some(&json!("deactivated")) && (z.status == "valid" || z.status == "pending") {
+            if p.get("status") == Some(&json!("deactivated"))
+                && (z.status == "valid" || z.status == "pending")
+            {
                 z.status = "deactivated".into();
             } else {
                 return problem(400, "malformed", "only deactivation is allowed");
@@ -758,31 +1011,43 @@ impl FakeServer {
         if !self.config.new_authz {
             return problem(404, "malformed", "no newAuthz");
         }
-        let Some(id) = payload.and_then(|p| p.get("identifier").cloned()).and_then(|i| serde_json::from_value::<Identifier>(i).ok()) else {
+        let Some(id) = payload
+            .and_then(|p| p.get("identifier").cloned())
+            .and_then(|i| serde_json::from_value::<Identifier>(i).ok())
+        else {
             return problem(400, "malformed", "identifier missing");
         };
         let url = self.make_authz(acct, &id);
-        Ok((201, vec![("Location".into(), url.clone())], self.authz_json(&url)))
+        Ok((
+            201,
+            vec![("Location".into(), url.clone())],
+            self.authz_json(&url),
+        ))
     }
 
     fn challenge(&mut self, url: &str, acct: &str, payload: Option<Value>) -> Reply {
-        let Some(ch) = self.challenges.get(url).cloned() else { return problem(404, "malformed", "no such challenge") };
+        let Some(ch) = self.challenges.get(url).cloned() else {
+            return problem(404, "malformed", "no such challenge");
+        };
         if self.authzs.get(&ch.authz).map(|z| z.account.as_str()) != Some(acct) {
             return problem(401, "unauthorized", "not your challenge");
         }
         match payload {
             Some(p) if p == json!({}) => {
                 if ch.status == "pending"
-                    && let Some(c) = self.challenges.get_mut(url) {
-                        c.status = "processing".into();
-                    }
+                    && let Some(c) = self.challenges.get_mut(url)
+                {
+                    c.status = "processing".into();
+                }
             }
             Some(_) => return problem(400, "malformed", "challenge payload must be {}"),
             None => {}
         }
         let ch = self.challenges.get(url).cloned().unwrap_or(ch);
         let mut v = json!({"type": ch.kind, "url": url, "status": ch.status, "token": ch.token});
-        if let Some(e) = &ch.error { v["error"] = e.clone(); }
+        if let Some(e) = &ch.error {
+            v["error"] = e.clone();
+        }
         let up = format!("<{}>;rel=\"up\"", ch.authz);
         let mut h = self.retry_after_header();
         h.push(("Link".into(), up));
@@ -792,14 +1057,20 @@ impl FakeServer {
     fn finalize(&mut self, url: &str, acct: &str, payload: Option<Value>) -> Reply {
         let order_url = url.replace("/finalize/", "/order/");
         self.refresh_order(&order_url, false);
-        let Some(o) = self.orders.get_mut(&order_url) else { return problem(404, "malformed", "no such order") };
+        let Some(o) = self.orders.get_mut(&order_url) else {
+            return problem(404, "malformed", "no such order");
+        };
         if o.account != acct {
             return problem(401, "unauthorized", "not your order");
         }
         if o.status != "ready" {
             return problem(403, "orderNotReady", format!("order is {}", o.status));
         }
-        let csr = payload.as_ref().and_then(|p| p.get("csr")).and_then(|v| v.as_str()).unwrap_or("");
+        let csr = payload
+            .as_ref()
+            .and_then(|p| p.get("csr"))
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
         if csr.is_empty() || Base64UrlUnpadded::decode_vec(csr).is_err() {
             return problem(400, "badCSR", "csr is not base64url DER");
         }
@@ -815,23 +1086,39 @@ impl FakeServer {
     fn pem(der: &[u8], n: usize) -> String {
         let mut s = String::new();
         for i in 0..=n.min(1) {
-            let body = Base64UrlUnpadded::encode_string(&[der, &[i as u8]].concat()).replace(['-', '_'], "A");
-            s.push_str(&format!("-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"));
+            let body = Base64UrlUnpadded::encode_string(&[der, &[i as u8]].concat())
+                .replace(['-', '_'], "A");
+            s.push_str(&format!(
+                "-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
+            ));
         }
         s
     }
 
     fn cert(&mut self, url: &str, req: &Request) -> Reply {
-        let accept = req.headers.get("accept").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let accept = req
+            .headers
+            .get("accept")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if accept != "application/pem-certificate-chain" {
-            return problem(406, "malformed", "Accept must be application/pem-certificate-chain");
+            return problem(
+                406,
+                "malformed",
+                "Accept must be application/pem-certificate-chain",
+            );
         }
         let (base, alt) = match url.split_once("/alt/") {
             Some((b, n)) => (b.to_owned(), n.parse::<usize>().unwrap_or(0)),
             None => (url.to_owned(), 0),
         };
-        let Some(der) = self.certs.get(&base).cloned() else { return problem(404, "malformed", "no such certificate") };
-        let mut headers = vec![("Content-Type".to_owned(), "application/pem-certificate-chain".to_owned())];
+        let Some(der) = self.certs.get(&base).cloned() else {
+            return problem(404, "malformed", "no such certificate");
+        };
+        let mut headers = vec![(
+            "Content-Type".to_owned(),
+            "application/pem-certificate-chain".to_owned(),
+        )];
         if alt == 0 {
             for i in 1..=self.config.alternate_chains {
                 headers.push(("Link".into(), format!("<{base}/alt/{i}>;rel=\"alternate\"")));
@@ -848,30 +1135,58 @@ impl FakeServer {
             Some((b, p)) => (b.to_owned(), p.parse::<usize>().unwrap_or(0)),
             None => (url.to_owned(), 0),
         };
-        let acct_url = base.trim_end_matches("/orders").replace("/orders/", "/acct/");
+        let acct_url = base
+            .trim_end_matches("/orders")
+            .replace("/orders/", "/acct/");
         if acct_url != acct {
             return problem(401, "unauthorized", "not your orders");
         }
-        let all = self.accounts.get(acct).map(|a| a.orders.clone()).unwrap_or_default();
+        let all = self
+            .accounts
+            .get(acct)
+            .map(|a| a.orders.clone())
+            .unwrap_or_default();
         let per = self.config.orders_per_page.max(1);
         let chunk: Vec<String> = all.iter().skip(page * per).take(per).cloned().collect();
         let mut h = vec![];
         if (page + 1) * per < all.len() {
-            h.push(("Link".into(), format!("<{base}?page={}>;rel=\"next\"", page + 1)));
+            h.push((
+                "Link".into(),
+                format!("<{base}?page={}>;rel=\"next\"", page + 1),
+            ));
         }
         Ok((200, h, json!({"orders": chunk})))
     }
 
     fn revoke(&mut self, acct: Option<String>, jwk: &Jwk, payload: Option<Value>) -> Reply {
-        let Some(b64) = payload.as_ref().and_then(|p| p.get("certificate")).and_then(|v| v.as_str()) else {
+        let Some(b64) = payload
+            .as_ref()
+            .and_then(|p| p.get("certificate"))
+            .and_then(|v| v.as_str())
+        else {
             return problem(400, "malformed", "certificate missing");
         };
-        let Ok(der) = Base64UrlUnpadded::decode_vec(b64) else { return problem(400, "malformed", "certificate is not base64url") };
-        let reason = payload.as_ref().and_then(|p| p.get("reason")).and_then(|v| v.as_u64()).unwrap_or(0);
+        let Ok(der) = Base64UrlUnpadded::decode_vec(b64) else {
+            return problem(400, "malformed", "certificate is not base64url");
+        };
+        let reason = payload
+            .as_ref()
+            .and_then(|p| p.get("reason"))
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
         if reason == 2 || reason > 10 {
-            return problem(400, "badRevocationReason", format!("reason {reason} is not allowed"));
+            return problem(
+                400,
+                "badRevocationReason",
+                format!("reason {reason} is not allowed"),
+            );
         }
-        let Some((cert_url, _)) = self.certs.iter().find(|(_, d)| **d == der).map(|(u, d)| (u.clone(), d.clone())) else {
+        let Some((cert_url, _)) = self
+            .certs
+            .iter()
+            .find(|(_, d)| **d == der)
+            .map(|(u, d)| (u.clone(), d.clone()))
+        else {
             return problem(404, "malformed", "unknown certificate");
         };
         let order_url = cert_url.replace("/cert/", "/order/");
@@ -882,7 +1197,11 @@ impl FakeServer {
             None => self.cert_keys.get(&der) == Some(&jwk.thumbprint()),
         };
         if !authorized {
-            return problem(403, "unauthorized", "not authorized to revoke this certificate");
+            return problem(
+                403,
+                "unauthorized",
+                "not authorized to revoke this certificate",
+            );
         }
         if !self.revoked.insert(der) {
             return problem(400, "alreadyRevoked", "certificate already revoked");
@@ -893,7 +1212,9 @@ impl FakeServer {
 
 fn verify(jwk: &Jwk, jws: &ParsedJws) -> bool {
     match jws.protected.get("alg").and_then(|v| v.as_str()) {
-        Some("TEST") => super::TestSigner::verify(jwk, jws.signing_input.as_bytes(), &jws.signature),
+        Some("TEST") => {
+            super::TestSigner::verify(jwk, jws.signing_input.as_bytes(), &jws.signature)
+        }
         // Real algorithms: the fake server checks structure only; signature verification of
         // real keys is tested in acme-crypto and end to end against Pebble.
         Some(_) => !jws.signature.is_empty(),
