@@ -1,7 +1,7 @@
 //! Tokio adapter for the sans-IO [`acme_proto`] ACME client.
 //!
-//! - [`http_client`]: the [`HttpClient`](http_client::HttpClient) seam that performs the
-//!   requests the core emits, and the built-in [`DefaultClient`](http_client::DefaultClient)
+//! - [`http_client`]: the [`HttpClient`] seam that performs the
+//!   requests the core emits, and the built-in [`DefaultClient`]
 //!   (hyper 1 + hyper-util's pooling client + rustls with the `ring` provider; feature
 //!   `default-client`, on by default).
 //! - [`http01`]: an http-01 challenge responder, usable as a path handler in your own server

@@ -1,0 +1,80 @@
+//! Issue a certificate with acme-smol (runs under smol; the library also runs under async-std). Environment:
+//! `ACME_DIRECTORY` (required), `ACME_CA_CERT`, `ACME_DOMAIN` (comma-separated),
+//! `ACME_HTTP_PORT` (default 80), `ACME_OUT_DIR`, `ACME_VERBOSE`.
+//! Writes `fullchain.pem`, `privkey.pem` and (reused when present) `account.key`.
+
+#![allow(clippy::print_stderr)]
+
+#[path = "../../examples-support/support.rs"]
+mod support;
+
+use acme_smol::proto::flow::NewAccount;
+use acme_smol::{Client, Http01Responder, Http01Solver};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+async fn run(cfg: &support::Config, started: Instant) -> Result<(), String> {
+    let mut builder = Client::builder(&cfg.directory);
+    if let Some(pem) = &cfg.ca_cert {
+        builder = builder.add_root_pem(pem);
+    }
+    let client = builder.build().map_err(|e| e.to_string())?;
+
+    let (account_key, _) = support::account_key(&cfg.out_dir)?;
+    if let Some(tos) = client.terms_of_service().await.map_err(|e| e.to_string())? {
+        tracing::info!("agreeing to the terms of service: {tos}");
+    }
+    client
+        .create_account(
+            Arc::new(account_key),
+            NewAccount::default().agree_to_terms_of_service(true),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+
+    if cfg.challenge != "http-01" {
+        return Err(format!(
+            "ACME_CHALLENGE={} is not supported by this example yet",
+            cfg.challenge
+        ));
+    }
+    let responder = Http01Responder::new();
+    let addr = SocketAddr::from(([0, 0, 0, 0], cfg.http_port));
+    let _server = responder
+        .serve(addr)
+        .map_err(|e| format!("http-01 responder on {addr}: {e}"))?;
+    let solver = Http01Solver::new(responder);
+
+    let names: Vec<&str> = cfg.domains.iter().map(String::as_str).collect();
+    let cert = client
+        .issue(&names, &solver, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    support::finish(cfg, &cert.chain_pem, &cert.key, started)
+}
+
+fn main() -> std::process::ExitCode {
+    smol::block_on(main_async())
+}
+
+async fn main_async() -> std::process::ExitCode {
+    let started = Instant::now();
+    let cfg = match support::config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    if cfg.verbose {
+        let _ = tracing::subscriber::set_global_default(support::Progress { started });
+    }
+    match run(&cfg, started).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
