@@ -15,6 +15,8 @@
 //! | the issued chain: parse, inspect, pick the preferred one | [`CertificateChain`], [`CertificateInfo`], [`select_chain`] |
 //! | ACME Renewal Information certificate ID (RFC 9773) | [`ari_certificate_id`] |
 //! | tls-alpn-01 challenge certificate (RFC 8737) | [`tls_alpn01_certificate`] |
+//! | tls-alpn-01 responder: a rustls certificate resolver (feature `rustls`) | `TlsAlpn01Resolver` |
+//! | dns-01 by RFC 2136 dynamic update with TSIG, TXT propagation queries (feature `rfc2136`) | `dns` |
 //!
 //! ```
 //! use acme_crypto::{Algorithm, CsrOptions, KeyPair, csr_der, identifier};
@@ -64,8 +66,12 @@
 #![deny(missing_docs)]
 
 mod alpn;
+#[cfg(feature = "rustls")]
+mod alpn_resolver;
 mod cert;
 mod csr;
+#[cfg(feature = "rfc2136")]
+pub mod dns;
 mod eab;
 mod error;
 mod ident;
@@ -77,6 +83,8 @@ mod tests;
 pub use alpn::{
     ACME_TLS_ALPN_PROTOCOL, ID_PE_ACME_IDENTIFIER, TlsAlpn01Cert, tls_alpn01_certificate,
 };
+#[cfg(feature = "rustls")]
+pub use alpn_resolver::TlsAlpn01Resolver;
 pub use cert::{CertificateChain, CertificateInfo, ari_certificate_id, select_chain};
 pub use csr::{CsrOptions, csr_der, csr_from_pem_or_der, csr_identifiers};
 pub use eab::{EabKey, MacAlgorithm};

@@ -1,11 +1,48 @@
 //! Tokio adapter for the sans-IO [`acme_proto`] ACME client.
 //!
-//! - [`http_client`]: the [`HttpClient`] seam that performs the
-//!   requests the core emits, and the built-in [`DefaultClient`]
-//!   (hyper 1 + hyper-util's pooling client + rustls with the `ring` provider; feature
-//!   `default-client`, on by default).
-//! - [`http01`]: an http-01 challenge responder, usable as a path handler in your own server
-//!   or as a small standalone hyper server.
+//! [`Client`] drives the core's flows over an [`HttpClient`] (by default [`DefaultClient`]:
+//! hyper 1, hyper-util's pooling client and rustls with the `ring` provider, keep-alive and
+//! `TCP_NODELAY`, verified TLS, capped bodies; feature `default-client`, on by default).
+//! Clones of a `Client` share one session, so orders can run concurrently on one account.
+//!
+//! - [`solver`]: how challenges are published ([`Http01Solver`] over an [`Http01Responder`]).
+//! - [`http01`]: the http-01 responder, as a path handler for your own server or as a small
+//!   standalone server.
+//!
+//! # Example
+//!
+//! Issuing a certificate. To run offline, this example brings its own [`HttpClient`]: the
+//! core's scripted fake CA (feature `testing` of `acme-proto`). Against a real CA, drop
+//! `.http_client(..)` and serve the responder (`responder.serve(addr)`).
+//!
+//! ```
+//! use acme_tokio::http_client::BoxFuture;
+//! use acme_tokio::proto::http::{Request, Response, TransportError};
+//! use acme_tokio::proto::testing::{FakeConfig, FakeServer, Validation};
+//! use acme_tokio::proto::flow::NewAccount;
+//! use acme_tokio::crypto::{Algorithm, KeyPair};
+//! use acme_tokio::{Client, Http01Responder, Http01Solver, HttpClient};
+//! use std::sync::{Arc, Mutex};
+//!
+//! struct Fake(Mutex<FakeServer>);
+//! impl HttpClient for Fake {
+//!     fn execute(&self, r: Request) -> BoxFuture<'_, Result<Response, TransportError>> {
+//!         let resp = self.0.lock().unwrap().handle(std::time::SystemTime::now(), &r);
+//!         Box::pin(async move { resp })
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let ca = Fake(Mutex::new(FakeServer::new(FakeConfig { validation: Validation::AlwaysValid, processing_polls: 0, ..FakeConfig::default() })));
+//! let client = Client::builder(FakeServer::directory_url()).http_client(ca).build()?;
+//! let account_key = Arc::new(KeyPair::generate(Algorithm::Es256)?);
+//! client.create_account(account_key, NewAccount::default().agree_to_terms_of_service(true)).await?;
+//! let solver = Http01Solver::new(Http01Responder::new());
+//! let cert = client.issue(&["example.com"], &solver, None).await?;
+//! assert!(cert.chain_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

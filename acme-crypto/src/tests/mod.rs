@@ -2,8 +2,12 @@
 //! (`ring`, OpenSSL-made fixtures, values computed with Python's `cryptography`).
 
 mod alpn;
+#[cfg(feature = "rustls")]
+mod alpn_resolver;
 mod certs;
 mod csr;
+#[cfg(feature = "rfc2136")]
+mod dns;
 mod eab;
 mod identifiers;
 mod keys;

@@ -57,6 +57,21 @@ pub struct FakeConfig {
     /// Extra challenge types offered with each authorization, after http-01, dns-01 and
     /// tls-alpn-01.
     pub extra_challenges: Vec<String>,
+    /// Whether `newNonce` answers `GET` (else it is refused like an unanswered `HEAD`).
+    pub nonce_get: bool,
+    /// Status of a refused `newNonce` method (default 405; some servers say 400, 404 or 501).
+    pub nonce_refusal_status: u16,
+    /// Status of a successful `newNonce` answer (default: 200 for `HEAD`, 204 for `GET`).
+    pub nonce_success_status: Option<u16>,
+    /// The base URL the server is reachable at, when not [`BASE`] (e.g.
+    /// `http://127.0.0.1:PORT` behind a loopback listener): every URL the server hands out
+    /// starts with it, and requests to it are routed as if made to [`BASE`]. Give clients
+    /// [`FakeServer::public_url`] of the directory URL.
+    pub public_base: Option<String>,
+    /// Rewrite every URL the server hands out (after `public_base`), e.g. to give resources
+    /// odd-but-legal URLs. Requests to a rewritten URL reach the original resource, and the
+    /// JWS `url` must equal the rewritten URL byte for byte.
+    pub url_map: Option<fn(&str) -> String>,
 }
 
 impl Default for FakeConfig {
@@ -77,6 +92,11 @@ impl Default for FakeConfig {
             orders_per_page: 10,
             meta: json!({"termsOfService": format!("{BASE}/terms")}),
             extra_challenges: Vec::new(),
+            nonce_get: true,
+            nonce_refusal_status: 405,
+            nonce_success_status: None,
+            public_base: None,
+            url_map: None,
         }
     }
 }
@@ -115,11 +135,21 @@ impl Injection {
 pub struct LoggedRequest {
     /// Method.
     pub method: String,
-    /// URL path (after [`BASE`]).
+    /// URL path (after [`BASE`], once a public or rewritten URL is mapped back).
     pub path: String,
-    /// Status answered.
+    /// Status answered (0 for an injected transport failure).
     pub status: u16,
+    /// The exact request URL.
+    pub url: String,
+    /// The JWS `nonce` of a signed request.
+    pub nonce: Option<String>,
+    /// The JWS `url` of a signed request.
+    pub jws_url: Option<String>,
 }
+
+/// A persistent edit of the server's own answers on some paths (see
+/// [`FakeServer::rewrite`]): status, headers and JSON body (a `String` body is sent raw).
+pub type Rewrite = fn(&mut u16, &mut Vec<(String, String)>, &mut Value);
 
 #[derive(Clone, Debug)]
 struct AccountState {
@@ -182,6 +212,9 @@ pub struct FakeServer {
     injections: VecDeque<(String, Injection)>,
     renewal_windows: HashMap<String, (String, String)>,
     cert_keys: HashMap<Vec<u8>, String>,
+    rewrites: Vec<(String, Rewrite)>,
+    /// Public or rewritten URL handed out → canonical URL.
+    aliases: HashMap<String, String>,
 }
 
 type Reply = Result<(u16, Vec<(String, String)>, Value), (u16, String, String)>;
@@ -209,6 +242,8 @@ impl FakeServer {
             injections: VecDeque::new(),
             renewal_windows: HashMap::new(),
             cert_keys: HashMap::new(),
+            rewrites: Vec::new(),
+            aliases: HashMap::new(),
         }
     }
 
@@ -222,6 +257,86 @@ impl FakeServer {
     pub fn inject(&mut self, path_prefix: &str, injection: Injection) {
         self.injections
             .push_back((path_prefix.to_owned(), injection));
+    }
+
+    /// Edit every answer of the server's own (not injected) to a path starting with
+    /// `path_prefix`, from now on: `f` may change the status, headers and JSON body.
+    pub fn rewrite(&mut self, path_prefix: &str, f: Rewrite) {
+        self.rewrites.push((path_prefix.to_owned(), f));
+    }
+
+    /// The URL clients must use for the canonical URL `url` (e.g. [`FakeServer::directory_url`])
+    /// under [`FakeConfig::public_base`] and [`FakeConfig::url_map`]; `url` itself without them.
+    pub fn public_url(&mut self, url: &str) -> String {
+        let mapped = match &self.config.public_base {
+            Some(base) => match url.strip_prefix(BASE) {
+                Some(rest) => format!("{base}{rest}"),
+                None => url.to_owned(),
+            },
+            None => url.to_owned(),
+        };
+        let mapped = match self.config.url_map {
+            Some(f) => f(&mapped),
+            None => mapped,
+        };
+        if mapped != url {
+            self.aliases.insert(mapped.clone(), url.to_owned());
+        }
+        mapped
+    }
+
+    /// The canonical URL a request URL addresses.
+    fn canonical_url(&self, url: &str) -> String {
+        if let Some(c) = self.aliases.get(url) {
+            return c.clone();
+        }
+        match &self.config.public_base {
+            Some(base) => match url.strip_prefix(base.as_str()) {
+                Some(rest) => format!("{BASE}{rest}"),
+                None => url.to_owned(),
+            },
+            None => url.to_owned(),
+        }
+    }
+
+    /// Map every canonical URL inside `text` to its public form.
+    fn publish_urls(&mut self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(at) = rest.find(BASE) {
+            out.push_str(&rest[..at]);
+            let tail = &rest[at..];
+            let end = tail
+                .char_indices()
+                .find(|&(i, c)| {
+                    i >= BASE.len()
+                        && !(c.is_ascii_alphanumeric()
+                            || matches!(c, '/' | '-' | '_' | '?' | '=' | '.'))
+                })
+                .map_or(tail.len(), |(i, _)| i);
+            out.push_str(&self.public_url(&tail[..end]));
+            rest = &tail[end..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn publish_json(&mut self, v: &mut Value) {
+        match v {
+            Value::String(s) if s.contains(BASE) => *s = self.publish_urls(s),
+            Value::Array(items) => items.iter_mut().for_each(|i| self.publish_json(i)),
+            Value::Object(m) => m.values_mut().for_each(|i| self.publish_json(i)),
+            _ => {}
+        }
+    }
+
+    /// Set the status of the authorization at `url` (e.g. `expired`, `deactivated`, or one
+    /// RFC 8555 does not define), as a CA would on its own.
+    pub fn set_authorization_status(&mut self, url: &str, status: &str) {
+        let url = self.canonical_url(url);
+        if let Some(z) = self.authzs.get_mut(&url) {
+            z.status = status.to_owned();
+        }
     }
 
     /// Publish a challenge response as a real solver would (http-01 file, dns-01 TXT
@@ -309,7 +424,20 @@ impl FakeServer {
 
     /// Handle one request at virtual time `now`.
     pub fn handle(&mut self, now: SystemTime, req: &Request) -> Result<Response, TransportError> {
-        let path = req.url.strip_prefix(BASE).unwrap_or(&req.url).to_owned();
+        let canonical = self.canonical_url(&req.url);
+        let path = canonical
+            .strip_prefix(BASE)
+            .unwrap_or(&canonical)
+            .to_owned();
+        let signed = jws::parse(&req.body);
+        let signed_member = |name: &str| {
+            signed
+                .as_ref()
+                .and_then(|j| j.protected.get(name))
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        let (nonce, jws_url) = (signed_member("nonce"), signed_member("url"));
         if let Some(pos) = self
             .injections
             .iter()
@@ -325,6 +453,9 @@ impl FakeServer {
                         method: req.method.to_string(),
                         path,
                         status: 0,
+                        url: req.url.clone(),
+                        nonce,
+                        jws_url,
                     });
                     Err(e)
                 }
@@ -337,6 +468,9 @@ impl FakeServer {
                         method: req.method.to_string(),
                         path,
                         status,
+                        url: req.url.clone(),
+                        nonce,
+                        jws_url,
                     });
                     let mut b = http::Response::builder().status(status);
                     for (k, v) in headers {
@@ -350,24 +484,39 @@ impl FakeServer {
                 }
             };
         }
-        let result = self.route(now, req, &path);
-        let (status, mut headers, body) = match result {
-            Ok((s, h, v)) => {
-                let body = match v {
-                    Value::String(s) if h.iter().any(|(k, _)| k == "Content-Type") => s.into_bytes(),
-                    Value::Null => Vec::new(),
-                    v => v.to_string().into_bytes(),
-                };
-                (s, h, body)
-            }
+        let result = self.route(now, req, &canonical, &path);
+        let (mut status, mut headers, mut value) = match result {
+            Ok(reply) => reply,
             Err((s, kind, detail)) => (
                 s,
-                vec![("Content-Type".to_owned(), "application/problem+json".to_owned())],
-                json!({"type": format!("urn:ietf:params:acme:error:{kind}"), "detail": detail, "status": s}).to_string().into_bytes(),
+                vec![(
+                    "Content-Type".to_owned(),
+                    "application/problem+json".to_owned(),
+                )],
+                json!({"type": format!("urn:ietf:params:acme:error:{kind}"), "detail": detail, "status": s}),
             ),
         };
+        for (prefix, f) in &self.rewrites {
+            if path.starts_with(prefix.as_str()) {
+                f(&mut status, &mut headers, &mut value);
+            }
+        }
+        if self.config.public_base.is_some() || self.config.url_map.is_some() {
+            self.publish_json(&mut value);
+            for (name, v) in headers.iter_mut() {
+                if name.eq_ignore_ascii_case("Location") || name.eq_ignore_ascii_case("Link") {
+                    *v = self.publish_urls(v);
+                }
+            }
+        }
+        let is_ct = |k: &String| k.eq_ignore_ascii_case("Content-Type");
+        let body = match value {
+            Value::String(s) if headers.iter().any(|(k, _)| is_ct(k)) => s.into_bytes(),
+            Value::Null => Vec::new(),
+            v => v.to_string().into_bytes(),
+        };
         let ok = (200..300).contains(&status);
-        let refused_nonce = path == "/nonce" && status == 405;
+        let refused_nonce = path == "/nonce" && !ok;
         if (req.method != Method::GET || path == "/nonce")
             && !refused_nonce
             && (ok || self.config.nonce_on_errors)
@@ -379,10 +528,13 @@ impl FakeServer {
             method: req.method.to_string(),
             path,
             status,
+            url: req.url.clone(),
+            nonce,
+            jws_url,
         });
         let mut b = http::Response::builder()
             .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
-        let has_ct = headers.iter().any(|(k, _)| k == "Content-Type");
+        let has_ct = headers.iter().any(|(k, _)| is_ct(k));
         for (k, v) in headers {
             b = b.header(k, v);
         }
@@ -397,20 +549,26 @@ impl FakeServer {
         .unwrap_or_default())
     }
 
-    fn route(&mut self, now: SystemTime, req: &Request, path: &str) -> Reply {
+    fn route(&mut self, now: SystemTime, req: &Request, canonical: &str, path: &str) -> Reply {
         if path == "/dir" && req.method == Method::GET {
             return Ok((200, vec![], self.directory()));
         }
         if path == "/nonce" {
-            return match req.method {
-                Method::HEAD if self.config.nonce_head => Ok((
-                    200,
-                    vec![("Cache-Control".into(), "no-store".into())],
-                    Value::Null,
-                )),
-                Method::GET => Ok((204, vec![], Value::Null)),
-                _ => Err((405, "malformed".into(), "method not allowed".into())),
+            let (answered, usual) = match req.method {
+                Method::HEAD => (self.config.nonce_head, 200),
+                Method::GET => (self.config.nonce_get, 204),
+                _ => (false, 0),
             };
+            if !answered {
+                let refusal = self.config.nonce_refusal_status;
+                return problem(refusal, "malformed", "method not allowed");
+            }
+            let status = self.config.nonce_success_status.unwrap_or(usual);
+            return Ok((
+                status,
+                vec![("Cache-Control".into(), "no-store".into())],
+                Value::Null,
+            ));
         }
         if let Some(id) = path.strip_prefix("/renewal-info/") {
             return match self.renewal_windows.get(id) {
@@ -471,8 +629,8 @@ impl FakeServer {
                 Ok(k) => (None, k),
                 Err(e) => return problem(400, "malformed", e.to_string()),
             },
-            (None, Some(kid)) => match self.accounts.get(kid) {
-                Some(a) if a.status == "valid" => (Some(kid.to_owned()), a.jwk.clone()),
+            (None, Some(kid)) => match self.accounts.get(&self.canonical_url(kid)) {
+                Some(a) if a.status == "valid" => (Some(a.url.clone()), a.jwk.clone()),
                 Some(_) => return problem(401, "unauthorized", "account is not valid"),
                 None => return problem(400, "accountDoesNotExist", "no account for this kid"),
             },
@@ -489,13 +647,14 @@ impl FakeServer {
                 Err(_) => return problem(400, "malformed", "payload is not JSON"),
             }
         };
-        let url = req.url.clone();
+        // Resources are looked up by their canonical URL; what was signed is `req.url`.
+        let url = canonical.to_owned();
         match (path, account_url) {
-            ("/new-account", None) => self.new_account(&url, &jwk, payload),
+            ("/new-account", None) => self.new_account(&req.url, &jwk, payload),
             ("/revoke", acct) => self.revoke(acct, &jwk, payload),
             (_, None) => problem(400, "malformed", "this resource needs a kid"),
             ("/new-order", Some(a)) => self.new_order(now, &a, payload),
-            ("/key-change", Some(a)) => self.key_change(&url, &a, payload),
+            ("/key-change", Some(a)) => self.key_change(&req.url, &a, payload),
             ("/new-authz", Some(a)) => self.new_authz(&a, payload),
             (p, Some(a)) => {
                 let acct = a.clone();
@@ -653,7 +812,8 @@ impl FakeServer {
             return problem(400, "malformed", "inner payload is not JSON");
         };
         let old = self.accounts.get(acct).map(|a| a.jwk.to_json_value());
-        if body.get("account").and_then(|v| v.as_str()) != Some(acct)
+        let named = body.get("account").and_then(|v| v.as_str());
+        if named.map(|u| self.canonical_url(u)).as_deref() != Some(acct)
             || body.get("oldKey") != old.as_ref()
         {
             return problem(
