@@ -51,20 +51,21 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod client;
-mod error;
 pub mod http01;
 pub mod http_client;
 pub mod solver;
 
-pub use client::{Client, ClientBuilder, IssuedCertificate, Step};
-pub use error::Error;
+pub mod runtime;
+
+pub use acme_async::{Error, IssuedCertificate, Step};
 #[cfg(feature = "default-client")]
 pub use http_client::DefaultClient;
 pub use http_client::HttpClient;
 pub use http01::Http01Responder;
+pub use runtime::{Client, ClientBuilder, Smol};
 pub use solver::{Http01Solver, Solver, SolverError};
 // The core and crypto crates, re-exported so users need one dependency.
+pub use acme_async;
 pub use acme_crypto as crypto;
 pub use acme_proto as proto;
 #[cfg(feature = "default-client")]

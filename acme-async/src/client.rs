@@ -1,8 +1,9 @@
-//! The ACME client for smol, async-std and other executors: the drive loop over [`acme_proto`] flows, and the operations
-//! built on it.
+//! The async ACME client: the drive loop over [`acme_proto`] flows, and the operations built
+//! on it, generic over the [`Runtime`] that sleeps and provides the default HTTP client.
 
 use crate::error::Error;
 use crate::http_client::HttpClient;
+use crate::runtime::Runtime;
 use crate::solver::Solver;
 use acme_crypto::{Algorithm, CsrOptions, KeyPair};
 use acme_proto::flow::{
@@ -14,6 +15,7 @@ use acme_proto::flow::{
 use acme_proto::msgs::identifier::Identifier;
 use acme_proto::msgs::resources::{AuthorizationResource, Directory, OrderResource};
 use acme_proto::signer::Signer;
+use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime};
 use tracing::{Instrument, debug, info, info_span, warn};
@@ -43,14 +45,25 @@ pub struct IssuedCertificate {
 /// An ACME client bound to one CA (and, once created or restored, one account).
 ///
 /// Cheap to clone; clones share the session (directory, nonce pool, account), so several
-/// orders can run concurrently on one account.
-#[derive(Clone)]
-pub struct Client {
+/// orders can run concurrently on one account. `R` is the runtime binding (`acme_tokio::Tokio`,
+/// `acme_smol::Smol`); the runtime crates export `Client` with `R` filled in.
+pub struct Client<R: Runtime> {
     http: Arc<dyn HttpClient>,
     session: Arc<Mutex<Session>>,
+    runtime: PhantomData<fn() -> R>,
 }
 
-impl std::fmt::Debug for Client {
+impl<R: Runtime> Clone for Client<R> {
+    fn clone(&self) -> Self {
+        Client {
+            http: self.http.clone(),
+            session: self.session.clone(),
+            runtime: PhantomData,
+        }
+    }
+}
+
+impl<R: Runtime> std::fmt::Debug for Client<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = self.lock();
         f.debug_struct("Client")
@@ -62,26 +75,25 @@ impl std::fmt::Debug for Client {
 
 /// Builds a [`Client`].
 #[must_use]
-pub struct ClientBuilder {
+pub struct ClientBuilder<R: Runtime> {
     directory_url: String,
     http: Option<Arc<dyn HttpClient>>,
-    #[cfg(feature = "default-client")]
     roots: Vec<Vec<u8>>,
     allow_http: bool,
     policy: Policy,
     account: Option<AccountCredentials>,
+    runtime: PhantomData<fn() -> R>,
 }
 
-impl ClientBuilder {
+impl<R: Runtime> ClientBuilder<R> {
     /// Use this HTTP client instead of the default one.
     pub fn http_client(mut self, client: impl HttpClient) -> Self {
         self.http = Some(Arc::new(client));
         self
     }
 
-    /// Trust these PEM root certificates too, for the CA's TLS (test CAs such as Pebble).
-    /// Verification is always on; this only adds anchors.
-    #[cfg(feature = "default-client")]
+    /// Trust these PEM root certificates too, for the CA's TLS (test CAs such as Pebble), in
+    /// the runtime's default HTTP client. Verification is always on; this only adds anchors.
     pub fn add_root_pem(mut self, pem: &[u8]) -> Self {
         self.roots.push(pem.to_vec());
         self
@@ -106,7 +118,7 @@ impl ClientBuilder {
     }
 
     /// Build the client.
-    pub fn build(self) -> Result<Client, Error> {
+    pub fn build(self) -> Result<Client<R>, Error> {
         if self.directory_url.starts_with("http://") && !self.allow_http {
             return Err(Error::Config(format!(
                 "refusing plain-HTTP directory {}: use https, or allow_http(true) for a local test CA",
@@ -115,46 +127,31 @@ impl ClientBuilder {
         }
         let http: Arc<dyn HttpClient> = match self.http {
             Some(h) => h,
-            #[cfg(feature = "default-client")]
-            None => {
-                let mut b =
-                    crate::http_client::DefaultClient::builder().allow_http(self.allow_http);
-                for pem in &self.roots {
-                    b = b
-                        .add_root_pem(pem)
-                        .map_err(|e| Error::Config(e.to_string()))?;
-                }
-                Arc::new(b.build().map_err(|e| Error::Config(e.to_string()))?)
-            }
-            #[cfg(not(feature = "default-client"))]
-            None => {
-                return Err(Error::Config(
-                    "no HTTP client: enable `default-client` or call http_client()".into(),
-                ));
-            }
+            None => R::default_http_client(&self.roots, self.allow_http).map_err(Error::Config)?,
         };
         let mut session = Session::new(self.directory_url)
             .with_policy(self.policy)
-            .with_user_agent_product(concat!("acme-smol/", env!("CARGO_PKG_VERSION")));
+            .with_user_agent_product(R::USER_AGENT);
         session.set_account(self.account);
         Ok(Client {
             http,
             session: Arc::new(Mutex::new(session)),
+            runtime: PhantomData,
         })
     }
 }
 
-impl Client {
+impl<R: Runtime> Client<R> {
     /// Start building a client for the CA whose directory is at `directory_url`.
-    pub fn builder(directory_url: impl Into<String>) -> ClientBuilder {
+    pub fn builder(directory_url: impl Into<String>) -> ClientBuilder<R> {
         ClientBuilder {
             directory_url: directory_url.into(),
             http: None,
-            #[cfg(feature = "default-client")]
             roots: Vec::new(),
             allow_http: false,
             policy: Policy::default(),
             account: None,
+            runtime: PhantomData,
         }
     }
 
@@ -190,7 +187,7 @@ impl Client {
                 Output::Wait(until) => {
                     let d = until.duration_since(SystemTime::now()).unwrap_or_default();
                     debug!(wait = ?d, "waiting");
-                    async_io::Timer::after(d).await;
+                    R::sleep(d).await;
                 }
                 Output::Event(e) => return Step::Event(e),
                 Output::Idle => {
