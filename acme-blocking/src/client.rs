@@ -1,7 +1,7 @@
 //! The blocking ACME client: the drive loop over [`acme_proto`] flows, and the operations
 //! built on it.
 
-use crate::error::Error;
+use crate::Error;
 use crate::http_client::HttpClient;
 use crate::solver::Solver;
 use acme_crypto::{Algorithm, CsrOptions, KeyPair};

@@ -43,13 +43,14 @@
 #![deny(missing_docs)]
 
 mod client;
-mod error;
 pub mod http01;
 pub mod http_client;
 pub mod solver;
 
 pub use client::{Client, ClientBuilder, IssuedCertificate, Step};
-pub use error::Error;
+// The adapters share one error type; acme-async brings no runtime (its dependencies are
+// acme-proto, acme-crypto and tracing).
+pub use acme_async::Error;
 pub use solver::{Http01Solver, Solver, SolverError};
 // The core and crypto crates, re-exported so users need one dependency.
 pub use acme_crypto as crypto;
