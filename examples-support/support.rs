@@ -3,7 +3,7 @@
 // example, in its runtime's idiom.
 #![allow(dead_code, clippy::print_stdout, clippy::print_stderr)]
 
-use acme_crypto::{Algorithm, CertificateChain, KeyPair};
+use acme_crypto::{AccountFile, Algorithm, CertificateChain, KeyPair};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
@@ -68,13 +68,30 @@ pub(crate) fn config() -> Result<Config, String> {
     })
 }
 
-/// Write `data` to `path` atomically (temporary file, then rename), mode 0600 for secrets.
+/// Write `data` to `path` atomically: a temporary file in the same directory, synced, then
+/// renamed over `path`, so that readers see the old file or the new one, never a part of
+/// one. Mode 0600 for secrets (0644 otherwise), whatever a temporary file left behind by a
+/// crash had: it is removed first and the new one created exclusively (never through a link).
 pub(crate) fn write_file(path: &Path, data: &[u8], secret: bool) -> Result<(), String> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let tmp = path.with_extension("tmp");
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("{}: not a file name", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(".tmp");
+    let tmp = dir.join(tmp_name);
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("{}: {e}", tmp.display())),
+    }
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+    opts.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -84,7 +101,14 @@ pub(crate) fn write_file(path: &Path, data: &[u8], secret: bool) -> Result<(), S
         let mut f = opts.open(&tmp)?;
         f.write_all(data)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        // Make the rename itself durable (best effort: not every platform can open a
+        // directory).
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok::<(), std::io::Error>(())
     })();
     result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
@@ -108,6 +132,33 @@ pub(crate) fn account_key(out_dir: &Path) -> Result<(KeyPair, bool), String> {
         }
         Err(e) => Err(format!("{}: {e}", path.display())),
     }
+}
+
+/// `out_dir/account.json`: the account of an earlier run (directory, account URL, key).
+fn account_file(out_dir: &Path) -> PathBuf {
+    out_dir.join("account.json")
+}
+
+/// The account an earlier run registered with this CA (same directory URL), if any: using it
+/// costs no request (no `newAccount` lookup).
+pub(crate) fn stored_account(cfg: &Config) -> Result<Option<AccountFile>, String> {
+    let path = account_file(&cfg.out_dir);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let stored = AccountFile::load(&path).map_err(|e| e.to_string())?;
+    Ok((stored.directory_url() == cfg.directory).then_some(stored))
+}
+
+/// Keep the account for the next run (`account.json`, mode 0600).
+pub(crate) fn store_account(
+    cfg: &Config,
+    account_url: &str,
+    key: std::sync::Arc<KeyPair>,
+) -> Result<(), String> {
+    AccountFile::new(cfg.directory.as_str(), account_url, key)
+        .and_then(|file| file.save(account_file(&cfg.out_dir)))
+        .map_err(|e| e.to_string())
 }
 
 /// Write the chain and key, then print the summary.

@@ -72,13 +72,23 @@
 #![deny(missing_docs)]
 
 mod client;
+pub mod dns01;
 mod error;
 pub mod http_client;
+mod multi;
+mod renew;
 pub mod runtime;
 pub mod solver;
+#[cfg(feature = "tls-alpn-01")]
+mod tls_alpn01;
 
 pub use client::{Client, ClientBuilder, IssuedCertificate, Step};
+pub use dns01::ChalltestsrvDns01Solver;
 pub use error::Error;
 pub use http_client::{BoxFuture, HttpClient};
+pub use multi::MultiSolver;
+pub use renew::Renewal;
 pub use runtime::Runtime;
 pub use solver::{Http01Solver, Solver, SolverError, TokenStore};
+#[cfg(feature = "tls-alpn-01")]
+pub use tls_alpn01::TlsAlpn01Solver;

@@ -4,7 +4,7 @@
 use crate::Error;
 use crate::http_client::HttpClient;
 use crate::solver::Solver;
-use acme_crypto::{Algorithm, CsrOptions, KeyPair};
+use acme_crypto::{AccountFile, Algorithm, CsrOptions, KeyPair};
 use acme_proto::flow::{
     Account, AccountCredentials, AccountFlow, AuthorizationFlow, CertificateBundle,
     ChallengeSelector, ChallengeToSolve, DirectoryFlow, Event, Flow, IssueFlow, KeyRolloverFlow,
@@ -48,6 +48,7 @@ pub struct IssuedCertificate {
 pub struct Client {
     http: Arc<dyn HttpClient>,
     session: Arc<Mutex<Session>>,
+    preferred_chain: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -70,6 +71,7 @@ pub struct ClientBuilder {
     allow_http: bool,
     policy: Policy,
     account: Option<AccountCredentials>,
+    preferred_chain: Option<Arc<str>>,
 }
 
 impl ClientBuilder {
@@ -105,9 +107,23 @@ impl ClientBuilder {
         self
     }
 
+    /// Prefer the certificate chain leading to this root (or through this issuer), by
+    /// common name, e.g. `ISRG Root X1`: [`Client::issue`] then returns that chain when the
+    /// CA offers it as an alternate (`Link: rel="alternate"`), and the default chain
+    /// otherwise (see [`acme_crypto::select_chain_pem`]).
+    pub fn preferred_chain(mut self, common_name: impl Into<String>) -> Self {
+        self.preferred_chain = Some(Arc::from(common_name.into()));
+        self
+    }
+
     /// Build the client.
     pub fn build(self) -> Result<Client, Error> {
-        if self.directory_url.starts_with("http://") && !self.allow_http {
+        // Schemes are case-insensitive (RFC 3986 §3.1): `HTTP://` is plain HTTP too.
+        let plain = self
+            .directory_url
+            .get(..7)
+            .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
+        if plain && !self.allow_http {
             return Err(Error::Config(format!(
                 "refusing plain-HTTP directory {}: use https, or allow_http(true) for a local test CA",
                 self.directory_url
@@ -140,6 +156,7 @@ impl ClientBuilder {
         Ok(Client {
             http,
             session: Arc::new(Mutex::new(session)),
+            preferred_chain: self.preferred_chain,
         })
     }
 }
@@ -155,6 +172,7 @@ impl Client {
             allow_http: false,
             policy: Policy::default(),
             account: None,
+            preferred_chain: None,
         }
     }
 
@@ -253,6 +271,48 @@ impl Client {
     /// The account in use.
     pub fn account(&self) -> Option<AccountCredentials> {
         self.lock().account().cloned()
+    }
+
+    /// The CA's directory URL, as the client was built with.
+    pub fn directory_url(&self) -> String {
+        self.lock().directory_url().to_owned()
+    }
+
+    /// Use an account stored in an [`AccountFile`]: no request is made (no `newAccount`,
+    /// no lookup). Fails with [`Error::Config`] when the file belongs to another CA (its
+    /// directory URL differs from this client's).
+    pub fn restore_account(&self, file: &AccountFile) -> Result<(), Error> {
+        let mut session = self.lock();
+        if file.directory_url() != session.directory_url() {
+            return Err(Error::Config(format!(
+                "the account file is for the CA at {}, not {}",
+                file.directory_url(),
+                session.directory_url()
+            )));
+        }
+        session.set_account(Some(file.credentials()));
+        Ok(())
+    }
+
+    /// The account in use as an [`AccountFile`] to save, with `key`, which must be the
+    /// account's current key (after [`Client::rollover_key`], the new one). Fails with
+    /// [`Error::Config`] when there is no account yet or `key` is not its key.
+    pub fn account_file(&self, key: Arc<KeyPair>) -> Result<AccountFile, Error> {
+        let session = self.lock();
+        let account = session.account().ok_or_else(|| {
+            Error::Config("no account to save: create, find or restore one first".into())
+        })?;
+        if account.key.jwk() != key.public_jwk() {
+            return Err(Error::Config(format!(
+                "the key (thumbprint {}) is not the account's key",
+                key.thumbprint()
+            )));
+        }
+        Ok(AccountFile::new(
+            session.directory_url(),
+            account.url.clone(),
+            key,
+        )?)
     }
 
     /// Fetch the account object.
@@ -392,7 +452,8 @@ impl Client {
 
     /// Issue a certificate for `identifiers` (DNS names, wildcards, IP addresses; Unicode
     /// names are converted to A-labels), solving challenges with `solver`. Without
-    /// `certificate_key` a fresh ECDSA P-256 key is generated.
+    /// `certificate_key` a fresh ECDSA P-256 key is generated. The chain returned is the
+    /// CA's default one, or the one [`ClientBuilder::preferred_chain`] names when offered.
     pub fn issue(
         &self,
         identifiers: &[&str],
@@ -403,14 +464,35 @@ impl Client {
             .iter()
             .map(|t| acme_crypto::identifier(t))
             .collect::<Result<Vec<Identifier>, _>>()?;
+        self.issue_order(NewOrder::new(ids), solver, certificate_key)
+    }
+
+    /// [`Client::issue`] for an order built by the caller: its identifiers, and a certificate
+    /// profile ([`NewOrder::with_profile`]), the certificate it replaces
+    /// ([`NewOrder::with_replaces`]) or a validity period when wanted.
+    pub fn issue_order(
+        &self,
+        order: NewOrder,
+        solver: &dyn Solver,
+        certificate_key: Option<KeyPair>,
+    ) -> Result<IssuedCertificate, Error> {
         let key = match certificate_key {
             Some(k) => k,
             None => KeyPair::generate(Algorithm::Es256)?,
         };
-        let csr = acme_crypto::csr_der(&ids, &key, &CsrOptions::default())?;
-        let bundle = self.order(NewOrder::new(ids), solver.selector(), csr, solver)?;
+        let csr = acme_crypto::csr_der(&order.identifiers, &key, &CsrOptions::default())?;
+        let bundle = self.order(order, solver.selector(), csr, solver)?;
+        let chain_pem = match &self.preferred_chain {
+            Some(preferred) => acme_crypto::select_chain_pem(
+                &bundle.pem,
+                bundle.alternates.iter().map(|(_, pem)| pem.as_str()),
+                preferred,
+            )
+            .to_owned(),
+            None => bundle.pem.clone(),
+        };
         Ok(IssuedCertificate {
-            chain_pem: bundle.pem.clone(),
+            chain_pem,
             key,
             bundle,
         })

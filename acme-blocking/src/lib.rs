@@ -8,6 +8,13 @@
 //! - [`solver`]: how challenges are published ([`Http01Solver`] over an [`Http01Responder`]).
 //! - [`http01`]: the http-01 responder, mountable in your own server or served by its own
 //!   small HTTP/1.1 server on a background thread.
+//! - [`tls_alpn01`] (feature `tls-alpn-01`, default): the tls-alpn-01 responder
+//!   ([`TlsAlpn01Responder`]: a rustls certificate resolver to compose into your own TLS
+//!   server, or a small standalone server) and [`TlsAlpn01Solver`].
+//! - [`dns01`]: dns-01 through `pebble-challtestsrv` ([`ChalltestsrvDns01Solver`], for tests),
+//!   RFC 2136 dynamic updates with TSIG and a propagation check (feature `rfc2136`, default).
+//! - [`MultiSolver`]: several solvers behind one, so an order can mix challenge types (per
+//!   identifier preferences included).
 //!
 //! # Example
 //!
@@ -39,19 +46,80 @@
 //! assert!(cert.chain_pem.starts_with("-----BEGIN CERTIFICATE-----"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Renewal
+//!
+//! [`Client::renew`] renews a certificate when it is due: it checks the CA's ACME Renewal
+//! Information (RFC 9773) when a check is due, renews at a time chosen at random inside the
+//! CA's suggested window (at once when the window has begun), falls back to renewing when a
+//! third of the lifetime remains when the CA offers no ARI, and names the old certificate in
+//! the new order's `replaces`. The schedule lives in a
+//! [`RenewalState`](proto::renewal::RenewalState): store it after every call (its JSON form
+//! is documented in [`proto::renewal`]) so that a restart keeps the chosen time. A renewal
+//! loop on a thread of its own:
+//!
+//! ```no_run
+//! use acme_blocking::proto::renewal::RenewalState;
+//! use acme_blocking::{Client, Http01Responder, Http01Solver, Renewal};
+//! use std::time::{Duration, SystemTime};
+//!
+//! # fn renewal_loop(client: Client) -> Result<(), Box<dyn std::error::Error>> {
+//! let solver = Http01Solver::new(Http01Responder::new()); // serve it on port 80, as above
+//! let mut state = match std::fs::read_to_string("renewal.json") {
+//!     Ok(json) => RenewalState::from_json(&json)?,
+//!     Err(_) => RenewalState::new(),
+//! };
+//! loop {
+//!     let current = std::fs::read("cert.pem")?;
+//!     let wake = match client.renew(&current, &["example.com"], &solver, &mut state) {
+//!         Ok(Renewal::Renewed(cert)) => {
+//!             std::fs::write("key.pem", cert.key.to_pkcs8_pem().as_bytes())?;
+//!             std::fs::write("cert.pem", &cert.chain_pem)?;
+//!             SystemTime::now() // the new certificate's first check
+//!         }
+//!         Ok(Renewal::NotYet { at, decision }) => {
+//!             if let Some(url) = &decision.explanation_url {
+//!                 println!("the CA explains its renewal window at {url}");
+//!             }
+//!             at
+//!         }
+//!         // A failed attempt: back off, as long as the CA asks when it says.
+//!         Err(e) => {
+//!             eprintln!("renewal failed: {e}");
+//!             let retry = e.acme().and_then(|e| e.retry_after());
+//!             retry.unwrap_or_else(|| SystemTime::now() + Duration::from_secs(3600))
+//!         }
+//!         Ok(_) => SystemTime::now() + Duration::from_secs(3600),
+//!     };
+//!     std::fs::write("renewal.json", state.to_json())?;
+//!     let pause = wake.duration_since(SystemTime::now()).unwrap_or_default();
+//!     std::thread::sleep(pause);
+//! }
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod client;
+pub mod dns01;
 pub mod http01;
 pub mod http_client;
+mod multi;
+mod renew;
 pub mod solver;
+#[cfg(feature = "tls-alpn-01")]
+pub mod tls_alpn01;
 
 pub use client::{Client, ClientBuilder, IssuedCertificate, Step};
+pub use renew::Renewal;
 // The adapters share one error type; acme-async brings no runtime (its dependencies are
 // acme-proto, acme-crypto and tracing).
 pub use acme_async::Error;
+pub use dns01::ChalltestsrvDns01Solver;
+pub use multi::MultiSolver;
 pub use solver::{Http01Solver, Solver, SolverError};
+#[cfg(feature = "tls-alpn-01")]
+pub use tls_alpn01::{TlsAlpn01Responder, TlsAlpn01Solver};
 // The core and crypto crates, re-exported so users need one dependency.
 pub use acme_crypto as crypto;
 pub use acme_proto as proto;

@@ -64,6 +64,12 @@ impl Default for TlsAlpn01Resolver {
     }
 }
 
+impl AsRef<TlsAlpn01Resolver> for TlsAlpn01Resolver {
+    fn as_ref(&self) -> &TlsAlpn01Resolver {
+        self
+    }
+}
+
 impl fmt::Debug for TlsAlpn01Resolver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names: Vec<String> = self

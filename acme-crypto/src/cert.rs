@@ -148,6 +148,37 @@ pub fn select_chain<'a>(
         })
 }
 
+/// Pick the PEM chain to install among the CA's default chain and its alternates (as
+/// served: `application/pem-certificate-chain`), by root or issuer common name.
+///
+/// The chains are tried in order, default first, with [`select_chain`]'s rules. The default
+/// chain is returned when `preferred` is empty, when no chain matches it, and when the CA
+/// offered no alternates; chains that do not parse are skipped.
+///
+/// ```
+/// let default = "-----BEGIN CERTIFICATE-----\n...";
+/// // No alternates offered: the default chain, whatever the preference.
+/// assert_eq!(acme_crypto::select_chain_pem(default, [], "ISRG Root X2"), default);
+/// ```
+pub fn select_chain_pem<'a>(
+    default_pem: &'a str,
+    alternate_pems: impl IntoIterator<Item = &'a str>,
+    preferred: &str,
+) -> &'a str {
+    let mut pems = Vec::new();
+    let mut chains = Vec::new();
+    for pem in std::iter::once(default_pem).chain(alternate_pems) {
+        if let Ok(chain) = CertificateChain::from_pem(pem.as_bytes()) {
+            pems.push(pem);
+            chains.push(chain);
+        }
+    }
+    select_chain(&chains, preferred)
+        .and_then(|picked| chains.iter().position(|c| std::ptr::eq(c, picked)))
+        .and_then(|i| pems.get(i).copied())
+        .unwrap_or(default_pem)
+}
+
 /// What a client needs to know about a certificate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -27,7 +27,8 @@ use hickory_proto::rr::rdata::TXT;
 use hickory_proto::rr::rdata::tsig::TsigAlgorithm as HickoryTsigAlgorithm;
 use hickory_proto::rr::{Name, RData, RecordSet, RecordType, TSigVerifier, TSigner};
 use std::fmt;
-use std::time::SystemTime;
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
 use zeroize::Zeroizing;
 
 /// Largest TXT character-string (RFC 1035 §3.3).
@@ -177,7 +178,7 @@ impl TsigKey {
 fn fqdn(name: &str, what: &str) -> Result<Name, DnsError> {
     let mut n = Name::from_ascii(name.trim())
         .map_err(|e| DnsError::Invalid(format!("{what} {name:?}: {e}")))?;
-    if n.is_root() {
+    if n.num_labels() == 0 {
         return Err(DnsError::Invalid(format!("{what} is empty")));
     }
     n.set_fqdn(true);
@@ -429,5 +430,44 @@ impl DnsExchange {
                 Ok(Some(DnsReply { txt, truncated }))
             }
         }
+    }
+}
+
+/// Where and how long to look for a published TXT value before asking the CA to validate
+/// (the adapters' `WaitForPropagation` solvers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PropagationCheck {
+    /// The DNS server to ask: an authoritative server of the zone, or a resolver.
+    pub server: SocketAddr,
+    /// Give up (failing the presentation) after this long.
+    pub deadline: Duration,
+    /// Pause between queries.
+    pub interval: Duration,
+    /// How long one query waits for its answer.
+    pub query_timeout: Duration,
+}
+
+impl PropagationCheck {
+    /// Ask `server`, every 2 s, for at most 120 s (queries time out after 2 s).
+    pub fn new(server: SocketAddr) -> Self {
+        PropagationCheck {
+            server,
+            deadline: Duration::from_secs(120),
+            interval: Duration::from_secs(2),
+            query_timeout: Duration::from_secs(2),
+        }
+    }
+
+    /// Give up after `deadline`.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Pause `interval` between queries.
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
     }
 }

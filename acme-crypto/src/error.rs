@@ -57,6 +57,9 @@ pub enum Error {
     },
     /// Signing failed.
     Signing(String),
+    /// An [`AccountFile`](crate::AccountFile) could not be read, parsed or written (names the
+    /// file or member and the reason, never the key).
+    AccountFile(String),
 }
 
 impl fmt::Display for Error {
@@ -85,6 +88,7 @@ impl fmt::Display for Error {
                 write!(f, "more than {limit} certificates in one chain")
             }
             Error::Signing(e) => write!(f, "signing failed: {e}"),
+            Error::AccountFile(e) => write!(f, "account file: {e}"),
         }
     }
 }

@@ -12,8 +12,10 @@
 //! | External Account Binding (HS256/384/512) | [`EabKey`], [`MacAlgorithm`] |
 //! | identifiers from user text (IDNA / UTS #46, IP literals, wildcards) | [`identifier`] |
 //! | CSR for finalization, or a CSR built elsewhere | [`csr_der`], [`csr_from_pem_or_der`], [`csr_identifiers`] |
-//! | the issued chain: parse, inspect, pick the preferred one | [`CertificateChain`], [`CertificateInfo`], [`select_chain`] |
+//! | the issued chain: parse, inspect, pick the preferred one | [`CertificateChain`], [`CertificateInfo`], [`select_chain`], [`select_chain_pem`] |
 //! | ACME Renewal Information certificate ID (RFC 9773) | [`ari_certificate_id`] |
+//! | a certificate's facts for the renewal decision, and its randomness | [`renewal_facts`], [`random_u64`] |
+//! | an account stored between runs (directory, account URL, PKCS#8 key) as a `0600` JSON file | [`AccountFile`] |
 //! | tls-alpn-01 challenge certificate (RFC 8737) | [`tls_alpn01_certificate`] |
 //! | tls-alpn-01 responder: a rustls certificate resolver (feature `rustls`) | `TlsAlpn01Resolver` |
 //! | dns-01 by RFC 2136 dynamic update with TSIG, TXT propagation queries (feature `rfc2136`) | `dns` |
@@ -51,6 +53,10 @@
 //!   RSA signatures, prefer ECDSA keys or build without this feature
 //!   (`default-features = false`). Without it, RSA keys are refused with
 //!   [`Error::UnsupportedAlgorithm`]; RSA *public* keys in [`jwk_from_spki_der`] still work.
+//! - `rustls`: `TlsAlpn01Resolver`, a rustls `ResolvesServerCert` serving tls-alpn-01
+//!   certificates (enabled by the adapters' `tls-alpn-01` feature).
+//! - `rfc2136`: the `dns` module: RFC 2136 dynamic updates with TSIG and TXT queries, sans-IO,
+//!   on `hickory-proto` (enabled by the adapters' `rfc2136` feature).
 //!
 //! # Secrets
 //!
@@ -65,6 +71,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod account_file;
 mod alpn;
 #[cfg(feature = "rustls")]
 mod alpn_resolver;
@@ -77,20 +84,25 @@ mod error;
 mod ident;
 mod key;
 mod pem;
+mod renewal;
 #[cfg(test)]
 mod tests;
 
+pub use account_file::{ACCOUNT_FILE_VERSION, AccountFile};
 pub use alpn::{
     ACME_TLS_ALPN_PROTOCOL, ID_PE_ACME_IDENTIFIER, TlsAlpn01Cert, tls_alpn01_certificate,
 };
 #[cfg(feature = "rustls")]
 pub use alpn_resolver::TlsAlpn01Resolver;
-pub use cert::{CertificateChain, CertificateInfo, ari_certificate_id, select_chain};
+pub use cert::{
+    CertificateChain, CertificateInfo, ari_certificate_id, select_chain, select_chain_pem,
+};
 pub use csr::{CsrOptions, csr_der, csr_from_pem_or_der, csr_identifiers};
 pub use eab::{EabKey, MacAlgorithm};
 pub use error::Error;
 pub use ident::identifier;
 pub use key::{Algorithm, KeyPair, RSA_MAX_BITS, RSA_MIN_BITS, jwk_from_spki_der};
+pub use renewal::{random_u64, renewal_facts};
 pub use zeroize::Zeroizing;
 
 /// Most certificates accepted in one chain by [`CertificateChain::from_pem`].

@@ -52,6 +52,9 @@ pub enum Endpoint {
     RevokeCert,
     /// `GET` of `renewalInfo` (RFC 9773).
     RenewalInfo,
+    /// Not an ACME resource: a request an adapter makes with the same HTTP client for
+    /// something else (e.g. a DNS provider's API to publish a dns-01 record).
+    Other,
 }
 
 /// An HTTP request the adapter must perform.

@@ -15,6 +15,10 @@
 //!   [`flow::Flow`]; all of them share a [`flow::Session`] (directory, nonce pool, account,
 //!   [`flow::Policy`]), so several flows — concurrent orders on one account — can share one
 //!   session behind a lock.
+//! - [`renewal`]: when to renew a certificate — ACME Renewal Information (RFC 9773) with a
+//!   lifetime fallback — as a pure decision over the certificate's dates, `now`, the CA's
+//!   suggested window and caller-supplied randomness, with state that serializes between
+//!   runs; [`renewal::RenewalCheckFlow`] fetches what the decision needs.
 //! - [`signer`]: the seam to cryptography. The core asks a [`signer::Signer`] for `alg`, the
 //!   public JWK and signatures; `acme-crypto` implements it, and so can an HSM or KMS.
 //!
@@ -115,24 +119,76 @@
 //!
 //! # When servers misbehave
 //!
-//! Defaults live in [`flow::Policy`]; change them with [`flow::Session::with_policy`].
+//! Real CAs, the proxies in front of them and the networks in between send things no
+//! specification mentions. What the library does about each, with the [`flow::Policy`] field
+//! that governs it and its default:
 //!
-//! - `badNonce` (any status): re-signed with a fresh nonce, up to 20 times per request.
-//! - 500/502/503/504 and connect/timeout/reset transport failures: retried up to 3 times,
-//!   re-signed with a fresh nonce each time, after the server's `Retry-After` or a 1 s, 2 s,
-//!   4 s back-off. A `Retry-After` beyond 60 s ends the operation with the server's error
-//!   (carrying the retry time) instead of sleeping.
-//! - `rateLimited` is never slept through: it is returned at once with its retry time
-//!   ([`Error::retry_after`]).
-//! - Polling honours `Retry-After` (seconds or HTTP-date; clamped to 100 ms – 60 s) and
-//!   otherwise backs off 250 ms, 500 ms, 1 s, 2 s, 4 s, then every 5 s; validation and
-//!   issuance each have a 5-minute deadline.
-//! - Responses are parsed liberally: unknown members ignored, unknown statuses and types
-//!   kept ([`msgs::resources::OrderStatus::Unknown`] …), any 2xx accepted, media-type
-//!   parameters and case ignored, URLs kept exactly as the server wrote them.
-//! - Dead ends end the flow with a typed error and are never looped on: invalid, expired or
-//!   deactivated authorizations, states the RFC does not define, an order whose identifiers
-//!   differ from those requested, `orderNotReady` on finalize after 3 attempts.
+//! - **Nonces.** `badNonce` (whatever the HTTP status) is re-signed at once with a fresh nonce,
+//!   up to `max_bad_nonce_retries` (20) times per request: at Pebble's 50 % stress setting
+//!   21 rejections in a row happen once in two million requests. Error responses without a
+//!   `Replay-Nonce` make the next request fetch one from `newNonce`. `newNonce` may answer
+//!   any 2xx; when it refuses `HEAD` (405, 400, 404, 501 …) or answers it without a valid
+//!   nonce, `GET` is used from then on.
+//! - **Transient failures.** 500, 502, 503, 504 and connect, timeout or reset failures are
+//!   retried up to `max_transient_retries` (3) times, re-signed with a fresh nonce each time
+//!   (the old one may have reached the server), after the server's `Retry-After` (seconds or
+//!   HTTP date; in the past or `0` means `retry_after_min`, 100 ms) or else after
+//!   `transient_backoff` (1 s), doubling each time and capped at `retry_after_max` (60 s). A
+//!   `Retry-After` beyond `retry_after_max` ends the call at once with the server's error,
+//!   carrying the retry time ([`Error::retry_after`]) instead of sleeping for hours. TLS
+//!   failures, bodies over [`http::MAX_BODY_SIZE`] and unusable URLs are not retried. A retry
+//!   whose first attempt took effect although its answer was lost is recognised: finalize
+//!   refused with `orderNotReady` re-reads the order, a challenge trigger refused with a 4xx
+//!   re-reads the challenge, and each goes on from the state found.
+//! - **Rate limits.** `rateLimited`, whatever the HTTP status, is never slept through nor
+//!   retried: it is returned at once as [`Error::Server`] with its retry time
+//!   ([`Error::is_rate_limited`], [`Error::retry_after`]).
+//! - **Polling and deadlines.** Pending and processing orders are polled after the server's
+//!   `Retry-After`, clamped to `retry_after_min` – `retry_after_max` (100 ms – 60 s; garbage is
+//!   ignored), or else on a schedule that looks once quickly, then backs off: the first poll
+//!   of a phase (after the challenge triggers, after finalize) after `poll_first_interval`
+//!   (50 ms), so that a CA which validates or issues at once is seen straight away; then
+//!   `poll_initial_interval` (250 ms) doubling up to `poll_max_interval` (5 s) — 50 ms,
+//!   250 ms, 500 ms, 1 s, 2 s, 4 s, then every 5 s: seven polls in the first 8 s of a slow
+//!   validation (one more than without the quick look), one every 5 s after that.
+//!   Authorizations must become valid within `validation_timeout`
+//!   (5 min from the challenge triggers) and the order must leave `processing` within
+//!   `issuance_timeout` (5 min from finalize, or from the re-read after a refused or lost
+//!   finalize). The last poll happens at the deadline; then the flow ends with
+//!   [`Error::Timeout`]. Adapters bound each request in time as well (30 s by default in the
+//!   built-in HTTP clients).
+//! - **Error bodies.** A problem document is recognised by its media type or, whatever the
+//!   media type, by an ACME `type`; anything else (HTML or text from a proxy, an empty body,
+//!   JSON of another shape, a problem document with neither `type` nor `detail`) becomes
+//!   [`Error::Protocol`], naming the HTTP status, the URL and the first 200 characters of the
+//!   body, cleaned of control characters.
+//! - **Legal variations.** Unknown members are ignored and unknown statuses, types and
+//!   problem types kept ([`msgs::resources::OrderStatus::Unknown`] …); members of the wrong
+//!   type are dropped; absent optional members (even a whole account body) are fine; any 2xx
+//!   is success; media-type parameters and case are ignored; RFC 3339 timestamps may have any
+//!   number of fractional digits and any offset; `Link` relations are read from any number of
+//!   headers, several links per header; relative `Location` and `Link` references are
+//!   resolved. URLs are kept and signed exactly as the server wrote them, never normalized.
+//! - **Dead ends** end the flow with a typed error and are never looped on: an invalid,
+//!   expired, deactivated or revoked authorization ([`Error::Authorization`]), an invalid
+//!   order ([`Error::OrderInvalid`]), a state RFC 8555 does not define for the object, an
+//!   order whose identifiers differ from those requested, or a valid order without a
+//!   certificate ([`Error::Protocol`]). Finalize refused with `orderNotReady` re-reads the
+//!   order and acts on its real state (poll, download, explain), at most 3 finalize attempts.
+//!
+//! Change the defaults with [`flow::Session::with_policy`] (or the adapters'
+//! `ClientBuilder::policy`):
+//!
+//! ```
+//! use acme_proto::flow::{Policy, Session};
+//! use std::time::Duration;
+//!
+//! let mut policy = Policy::default();
+//! policy.max_transient_retries = 5;
+//! policy.validation_timeout = Duration::from_secs(15 * 60);
+//! let session = Session::new("https://acme.example/directory").with_policy(policy);
+//! assert_eq!(session.policy().validation_timeout, Duration::from_secs(900));
+//! ```
 //!
 //! # Panics
 //!
@@ -146,6 +202,7 @@ pub mod error;
 pub mod flow;
 pub mod http;
 pub mod msgs;
+pub mod renewal;
 pub mod signer;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

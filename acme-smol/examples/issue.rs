@@ -1,6 +1,9 @@
 //! Issue a certificate with acme-smol (runs under smol; the library also runs under async-std). Environment:
 //! `ACME_DIRECTORY` (required), `ACME_CA_CERT`, `ACME_DOMAIN` (comma-separated),
-//! `ACME_HTTP_PORT` (default 80), `ACME_OUT_DIR`, `ACME_VERBOSE`.
+//! `ACME_CHALLENGE` (`http-01` (default), `dns-01` or `tls-alpn-01`), `ACME_HTTP_PORT`
+//! (http-01 responder, default 80), `ACME_TLS_PORT` (tls-alpn-01 responder, default 443),
+//! `ACME_DNS_CHALLTESTSRV` (dns-01: base URL of a `pebble-challtestsrv` management API),
+//! `ACME_OUT_DIR`, `ACME_VERBOSE`.
 //! Writes `fullchain.pem`, `privkey.pem` and (reused when present) `account.key`.
 
 #![allow(clippy::print_stderr)]
@@ -9,7 +12,10 @@
 mod support;
 
 use acme_smol::proto::flow::NewAccount;
-use acme_smol::{Client, Http01Responder, Http01Solver};
+use acme_smol::{
+    ChalltestsrvDns01Solver, Client, Http01Responder, Http01Solver, TlsAlpn01Responder,
+    TlsAlpn01Solver,
+};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,24 +39,39 @@ async fn run(cfg: &support::Config, started: Instant) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
 
-    if cfg.challenge != "http-01" {
-        return Err(format!(
-            "ACME_CHALLENGE={} is not supported by this example yet",
-            cfg.challenge
-        ));
-    }
-    let responder = Http01Responder::new();
-    let addr = SocketAddr::from(([0, 0, 0, 0], cfg.http_port));
-    let _server = responder
-        .serve(addr)
-        .map_err(|e| format!("http-01 responder on {addr}: {e}"))?;
-    let solver = Http01Solver::new(responder);
-
     let names: Vec<&str> = cfg.domains.iter().map(String::as_str).collect();
-    let cert = client
-        .issue(&names, &solver, None)
-        .await
-        .map_err(|e| e.to_string())?;
+    // Each responder serves until its handle is dropped, after issuance.
+    let cert = match cfg.challenge.as_str() {
+        "dns-01" => {
+            let url = cfg.challtestsrv.as_deref().ok_or(
+                "ACME_CHALLENGE=dns-01 needs ACME_DNS_CHALLTESTSRV (a pebble-challtestsrv \
+                 management API); for your own DNS servers use acme_smol::dns01::Rfc2136Solver",
+            )?;
+            let solver = ChalltestsrvDns01Solver::new(url).map_err(|e| e.to_string())?;
+            client.issue(&names, &solver, None).await
+        }
+        "tls-alpn-01" => {
+            let responder = TlsAlpn01Responder::new();
+            let addr = SocketAddr::from(([0, 0, 0, 0], cfg.tls_port));
+            let _server = responder
+                .serve(addr)
+                .map_err(|e| format!("tls-alpn-01 responder on {addr}: {e}"))?;
+            client
+                .issue(&names, &TlsAlpn01Solver::new(responder), None)
+                .await
+        }
+        _ => {
+            let responder = Http01Responder::new();
+            let addr = SocketAddr::from(([0, 0, 0, 0], cfg.http_port));
+            let _server = responder
+                .serve(addr)
+                .map_err(|e| format!("http-01 responder on {addr}: {e}"))?;
+            client
+                .issue(&names, &Http01Solver::new(responder), None)
+                .await
+        }
+    }
+    .map_err(|e| e.to_string())?;
     support::finish(cfg, &cert.chain_pem, &cert.key, started)
 }
 

@@ -80,6 +80,16 @@ impl TlsAlpn01Responder {
     }
 }
 
+impl AsRef<TlsAlpn01Resolver> for TlsAlpn01Responder {
+    fn as_ref(&self) -> &TlsAlpn01Resolver {
+        &self.resolver
+    }
+}
+
+/// Solves tls-alpn-01 with a [`TlsAlpn01Responder`] (serve it with
+/// [`TlsAlpn01Responder::serve`], or compose its resolver into your own TLS server).
+pub type TlsAlpn01Solver = acme_async::TlsAlpn01Solver<TlsAlpn01Responder>;
+
 async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor) {
     // Dropping the set (when the accept loop is aborted) aborts the handshakes too.
     let mut connections = JoinSet::new();

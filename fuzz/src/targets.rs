@@ -64,7 +64,10 @@ pub fn directory(data: &[u8]) {
         // Liberal parsing: every other member is optional and dropped when of the wrong type.
         assert_eq!(again.is_ok(), required, "directory liberal parsing: {text}");
         if let (Ok(a), Ok(b)) = (&parsed, &again) {
-            assert_eq!(a, b, "duplicate-free re-serialization changed the directory");
+            assert_eq!(
+                a, b,
+                "duplicate-free re-serialization changed the directory"
+            );
         }
     }
 }
@@ -91,7 +94,11 @@ pub fn order(data: &[u8]) {
             check_problem(e);
         }
         for id in &o.identifiers {
-            let _ = (id.to_string(), id.is_wildcard(), id.authorization_identifier());
+            let _ = (
+                id.to_string(),
+                id.is_wildcard(),
+                id.authorization_identifier(),
+            );
         }
     }
     let list = serde_json::from_slice::<OrdersList>(data);
@@ -107,7 +114,9 @@ pub fn order(data: &[u8]) {
             "orders list liberal parsing: {text}"
         );
     } else {
-        assert!(list.is_err() || serde_json::from_slice::<Value>(data).is_ok());
+        // Not an object: a list may still parse (serde accepts a struct as a JSON array, and
+        // skips numbers out of `f64` range that `Value` refuses); no claim either way.
+        let _ = list;
     }
 }
 
@@ -253,7 +262,11 @@ pub fn headers(data: &[u8]) {
         if let Ok(text) = value.to_str() {
             match parse_retry_after(text) {
                 Some(RetryAfter::Delay(_)) => {
-                    assert!(text.trim_matches([' ', '\t']).bytes().all(|b| b.is_ascii_digit()));
+                    assert!(
+                        text.trim_matches([' ', '\t'])
+                            .bytes()
+                            .all(|b| b.is_ascii_digit())
+                    );
                 }
                 Some(RetryAfter::Date(t)) => {
                     assert_eq!(parse_http_date(text), Some(t));
@@ -304,7 +317,10 @@ pub fn headers(data: &[u8]) {
         let mut again = HeaderMap::new();
         if let Ok(v) = HeaderValue::from_str(&loc) {
             again.insert(http::header::LOCATION, v);
-            assert_eq!(location(&again, "https://x.example/").as_deref(), Some(&*loc));
+            assert_eq!(
+                location(&again, "https://x.example/").as_deref(),
+                Some(&*loc)
+            );
         }
     }
 
@@ -646,11 +662,7 @@ fn roundtrip_case(case: RoundTrip) {
         }
         RoundTrip::Jwk(kind, a, b, c) => {
             let jwk = match kind % 3 {
-                0 => Jwk::Ec {
-                    crv: a,
-                    x: b,
-                    y: c,
-                },
+                0 => Jwk::Ec { crv: a, x: b, y: c },
                 1 => Jwk::Rsa { n: a, e: b },
                 _ => Jwk::Okp { crv: a, x: b },
             };

@@ -121,6 +121,17 @@ const PHASES: &[Phase] = &[
         hint: E2E_HINT,
     },
     Phase {
+        name: "e2e-authz-reuse",
+        step: Step::E2e {
+            pebble: PebbleOptions {
+                authz_reuse: Some(100),
+                ..PebbleOptions::DEFAULT
+            },
+            marker: Some("pebble_authz_reuse"),
+        },
+        hint: E2E_HINT,
+    },
+    Phase {
         name: "fuzz-corpora",
         step: Step::FuzzCorpora,
         hint: "a fuzz corpus input fails: see the output above",

@@ -9,9 +9,11 @@
     reason = "a command-line tool reports on the terminal"
 )]
 
+mod bench;
 mod checks;
 mod ci;
 mod demo;
+mod fuzz;
 mod pebble;
 mod util;
 
@@ -60,6 +62,20 @@ const COMMANDS: &[Command] = &[
         about: "issue a certificate for demo.example.com from a fresh Pebble with the \
                 acme-tokio `issue` example (output in out/demo)",
         run: demo::command,
+    },
+    Command {
+        name: "fuzz",
+        usage: "[TARGET] [--time SECS] [--cmin] [--reproduce FILE] [--list]",
+        about: fuzz::ABOUT,
+        run: fuzz::command,
+    },
+    Command {
+        name: "bench",
+        usage: "[--runs N] [--offline]",
+        about: "measure round trips, wall-clock (vs lego), CPU, memory, the core alone, \
+                concurrency and footprint against the performance bar; writes BENCHMARKS.md \
+                (--offline: footprint and the core only, nothing written)",
+        run: bench::command,
     },
     Command {
         name: "help",

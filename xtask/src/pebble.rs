@@ -260,6 +260,12 @@ pub(crate) fn ca_cert_path() -> PathBuf {
     Files::new().ca_cert
 }
 
+/// Pebble's log (one `METHOD /path -> calling handler()` line per request), truncated at
+/// each start.
+pub(crate) fn log_path() -> PathBuf {
+    Files::new().pebble_log
+}
+
 /// The files under `.pebble/`.
 struct Files {
     dir: PathBuf,
@@ -692,7 +698,7 @@ pub(crate) fn stop_recorded() -> Result<bool> {
 }
 
 /// The options of the recorded instance, if both of its processes are alive.
-fn running_options() -> Option<PebbleOptions> {
+pub(crate) fn running_options() -> Option<PebbleOptions> {
     let files = Files::new();
     let all_alive = files
         .processes()

@@ -1,7 +1,7 @@
 use super::{Plain, hex, spki_of};
 use crate::{
     Algorithm, CertificateChain, CertificateInfo, Error, KeyPair, MAX_CHAIN_LEN,
-    ari_certificate_id, pem, select_chain,
+    ari_certificate_id, pem, select_chain, select_chain_pem,
 };
 use acme_proto::msgs::identifier::Identifier;
 use der::Encode;
@@ -238,4 +238,34 @@ fn preferred_chain_selection() {
     assert!(select_chain(&chains, "ISRG Root X2").is_none());
     assert!(select_chain(&chains, "").is_none());
     assert!(select_chain(&[], "Root A").is_none());
+}
+
+#[test]
+fn preferred_chain_pem_selection() {
+    let (leaf_a, inter_a) = chain("Root A", "Intermediate A");
+    let (leaf_b, inter_b) = chain("Root B", "Intermediate B");
+    let (leaf_c, inter_c) = chain("Root C", "Intermediate C");
+    let default = pem_of(&leaf_a) + &pem_of(&inter_a);
+    let alt_b = pem_of(&leaf_b) + &pem_of(&inter_b);
+    let alt_c = pem_of(&leaf_c) + &pem_of(&inter_c);
+    let alts = [alt_b.as_str(), "not a chain", alt_c.as_str()];
+    // By root name, among the alternates or the default itself.
+    assert_eq!(select_chain_pem(&default, alts, "Root C"), alt_c);
+    assert_eq!(select_chain_pem(&default, alts, "Root B"), alt_b);
+    assert_eq!(select_chain_pem(&default, alts, "Root A"), default);
+    // By an issuer further down.
+    assert_eq!(select_chain_pem(&default, alts, "Intermediate B"), alt_b);
+    // No match, no preference, no alternates: the default chain.
+    assert_eq!(select_chain_pem(&default, alts, "ISRG Root X2"), default);
+    assert_eq!(select_chain_pem(&default, alts, " "), default);
+    assert_eq!(select_chain_pem(&default, [], "Root C"), default);
+    // A default that does not parse is still the fallback.
+    assert_eq!(
+        select_chain_pem("garbage", [alt_b.as_str()], "Root X"),
+        "garbage"
+    );
+    assert_eq!(
+        select_chain_pem("garbage", [alt_b.as_str()], "Root B"),
+        alt_b
+    );
 }

@@ -1,6 +1,7 @@
 //! Tests with exact expected values, checked where possible by an independent implementation
 //! (`ring`, OpenSSL-made fixtures, values computed with Python's `cryptography`).
 
+mod account_file;
 mod alpn;
 #[cfg(feature = "rustls")]
 mod alpn_resolver;
@@ -11,6 +12,7 @@ mod dns;
 mod eab;
 mod identifiers;
 mod keys;
+mod renewal;
 
 use crate::KeyPair;
 use base64ct::{Base64UrlUnpadded, Encoding};

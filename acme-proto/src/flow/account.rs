@@ -99,7 +99,20 @@ fn parse_account(
             }
         },
     };
-    let resource: AccountResource = reply.json("account")?;
+    // Every member of an account object is optional; a server that answers with no body at
+    // all (seen on `200` for an existing account) has sent an empty one.
+    let resource: AccountResource = if reply.body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::from_slice(b"{}").map_err(|e| {
+            Error::protocol(
+                &reply.url,
+                reply.status,
+                format!("invalid account object: {e}"),
+                b"",
+            )
+        })?
+    } else {
+        reply.json("account")?
+    };
     if let Some(key) = key {
         session.account = Some(AccountCredentials {
             url: url.clone(),

@@ -378,9 +378,9 @@ impl Call {
                     self.state = State::Finished;
                     return Some(Err(err));
                 }
-                t.max(now + p.retry_after_min)
+                t.max(later(now, p.retry_after_min))
             }
-            None => now + backoff,
+            None => later(now, backoff),
         };
         self.transient += 1;
         self.state = State::Backoff(until);
@@ -426,7 +426,7 @@ impl Call {
                     }
                 } else {
                     let err = error_from_response(&dir_url, status, &parts.headers, &body, now);
-                    if is_transient(status) {
+                    if is_retryable(status, &err) {
                         let wait = headers::retry_after(&parts.headers, now);
                         self.retry_later(session, now, wait, err)
                     } else {
@@ -441,12 +441,6 @@ impl Call {
                     .as_ref()
                     .map(|d| d.new_nonce.clone())
                     .unwrap_or_default();
-                if status == 405 && !session.nonce_via_get {
-                    // Some servers answer newNonce only to GET (RFC 8555 allows both).
-                    session.nonce_via_get = true;
-                    self.state = State::Ready;
-                    return None;
-                }
                 if parts.status.is_success() && session.nonce_count() > 0 {
                     self.state = State::Ready;
                     return None;
@@ -461,7 +455,18 @@ impl Call {
                 } else {
                     error_from_response(&nonce_url, status, &parts.headers, &body, now)
                 };
-                if parts.status.is_success() || is_transient(status) {
+                // RFC 8555 §7.2 allows HEAD and GET. Some servers answer only GET, refusing
+                // HEAD with 405 (or 400, 404, 501 …), and some proxies strip a HEAD answer's
+                // headers: use GET from then on (a nonce the refusal carried is used first).
+                let head_refused = parts.status.is_success()
+                    || status == 501
+                    || (parts.status.is_client_error() && status != 429 && !err.is_rate_limited());
+                if head_refused && !session.nonce_via_get {
+                    session.nonce_via_get = true;
+                    self.state = State::Ready;
+                    return None;
+                }
+                if parts.status.is_success() || is_retryable(status, &err) {
                     let wait = headers::retry_after(&parts.headers, now);
                     self.retry_later(session, now, wait, err)
                 } else {
@@ -491,7 +496,7 @@ impl Call {
                     self.state = State::Finished;
                     return Some(Err(err));
                 }
-                if is_transient(status) && !err.is_rate_limited() {
+                if is_retryable(status, &err) {
                     let wait = headers::retry_after(&parts.headers, now);
                     return self.retry_later(session, now, wait, err);
                 }
@@ -542,6 +547,12 @@ fn is_transient(status: u16) -> bool {
     matches!(status, 500 | 502 | 503 | 504)
 }
 
+/// Whether an error response is worth retrying: a transient 5xx, unless it is a rate limit
+/// (returned at once with its retry time, whatever the status).
+fn is_retryable(status: u16, err: &Error) -> bool {
+    is_transient(status) && !err.is_rate_limited()
+}
+
 /// Turn a non-2xx response into the error the caller sees: the problem document when there
 /// is one (whatever the media type says, if the body is a JSON object with a `type`), else a
 /// protocol error naming the status, URL and a body snippet.
@@ -553,8 +564,14 @@ pub(crate) fn error_from_response(
     now: SystemTime,
 ) -> Error {
     let declared = headers::is_media_type(hdrs, "application/problem+json");
-    let problem = Problem::from_json(body)
-        .filter(|p| declared || !matches!(&p.kind, ProblemType::Other(t) if t == "about:blank"));
+    let blank = |p: &Problem| matches!(&p.kind, ProblemType::Other(t) if t == "about:blank");
+    // A document with neither `type` nor `detail` explains nothing: report it with its
+    // snippet, like a body that is no problem document at all.
+    let parsed = Problem::from_json(body);
+    let empty = parsed
+        .as_ref()
+        .is_some_and(|p| blank(p) && p.detail.is_none());
+    let problem = parsed.filter(|p| (declared || !blank(p)) && !empty);
     match problem {
         Some(mut problem) => {
             problem.retry_after = headers::retry_after(hdrs, now);
@@ -566,21 +583,50 @@ pub(crate) fn error_from_response(
         }
         None => {
             let ct = headers::media_type(hdrs).unwrap_or_else(|| "no content type".into());
+            let reason = if declared && empty {
+                format!("HTTP {status} with a problem document that has neither type nor detail")
+            } else {
+                format!("HTTP {status} without a problem document ({ct})")
+            };
             Error::Protocol {
                 url: url.to_owned(),
                 status,
-                reason: format!("HTTP {status} without a problem document ({ct})"),
+                reason,
                 body_snippet: snippet(body),
             }
         }
     }
 }
 
-/// Default delay for the `n`th poll (0-based) without `Retry-After`.
+/// `now + delay`, saturating at the latest time the platform can represent instead of
+/// panicking. `now` comes from the caller and may be anywhere in `SystemTime`'s range (found
+/// by fuzzing: a `now` a few seconds before the end of that range made every back-off, poll
+/// and deadline computation overflow).
+pub(crate) fn later(now: SystemTime, delay: Duration) -> SystemTime {
+    if let Some(t) = now.checked_add(delay) {
+        return t;
+    }
+    // Add as much of `delay` as fits: halve the step on each overflow.
+    let (mut t, mut step) = (now, delay);
+    while !step.is_zero() {
+        match t.checked_add(step) {
+            Some(next) => t = next,
+            None => step /= 2,
+        }
+    }
+    t
+}
+
+/// Default delay for the `n`th poll (0-based) of a phase without `Retry-After`: one quick
+/// first look ([`super::Policy::poll_first_interval`]), then exponential back-off from
+/// [`super::Policy::poll_initial_interval`] up to [`super::Policy::poll_max_interval`].
 pub(crate) fn poll_delay(session: &Session, n: u32) -> Duration {
     let p = &session.policy;
+    let Some(step) = n.checked_sub(1) else {
+        return p.poll_first_interval.min(p.poll_max_interval);
+    };
     p.poll_initial_interval
-        .checked_mul(1u32 << n.min(16))
+        .checked_mul(1u32 << step.min(16))
         .unwrap_or(p.poll_max_interval)
         .min(p.poll_max_interval)
 }
@@ -597,8 +643,64 @@ pub(crate) fn next_poll(
     match headers::retry_after(hdrs, now) {
         Some(t) => {
             let wait = t.duration_since(now).unwrap_or_default();
-            now + wait.clamp(p.retry_after_min, p.retry_after_max)
+            // Not `clamp`: a policy whose minimum exceeds its maximum must not panic; the
+            // maximum wins.
+            later(now, wait.max(p.retry_after_min).min(p.retry_after_max))
         }
-        None => now + poll_delay(session, n),
+        None => later(now, poll_delay(session, n)),
+    }
+}
+
+#[cfg(test)]
+mod time_arithmetic_tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    /// The latest `SystemTime` the platform represents.
+    fn end_of_time() -> SystemTime {
+        later(UNIX_EPOCH, Duration::MAX)
+    }
+
+    #[test]
+    fn later_saturates_instead_of_panicking() {
+        // Found by fuzzing (fuzz/regressions/flow): a `now` near the end of `SystemTime`.
+        let end = end_of_time();
+        assert!(end.checked_add(Duration::from_nanos(1)).is_none());
+        let near_end = end - Duration::from_secs(3);
+        assert_eq!(later(near_end, Duration::from_secs(300)), end);
+        assert_eq!(later(end, Duration::MAX), end);
+        let now = UNIX_EPOCH + Duration::from_secs(1_000);
+        assert_eq!(
+            later(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+    }
+
+    #[test]
+    fn polling_and_retries_near_the_end_of_time() {
+        let end = end_of_time();
+        let session = Session::new("https://ca.example/dir");
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("30"));
+        assert_eq!(next_poll(&session, end, &headers, 0), end);
+        assert_eq!(next_poll(&session, end, &HeaderMap::new(), 3), end);
+    }
+
+    #[test]
+    fn next_poll_tolerates_a_minimum_above_the_maximum() {
+        // `Duration::clamp` panics when min > max; a caller's policy may say so.
+        let policy = super::super::Policy {
+            retry_after_min: Duration::from_secs(100),
+            retry_after_max: Duration::from_secs(10),
+            ..super::super::Policy::default()
+        };
+        let session = Session::new("https://ca.example/dir").with_policy(policy);
+        let now = UNIX_EPOCH + Duration::from_secs(1_000);
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("30"));
+        assert_eq!(
+            next_poll(&session, now, &headers, 0),
+            now + Duration::from_secs(10)
+        );
     }
 }

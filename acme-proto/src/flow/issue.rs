@@ -6,7 +6,7 @@
 //! presented again; once challenges are triggered, one order poll covers them all; an
 //! authorization is fetched again only to explain a failure.
 
-use super::call::{Call, DirUrl, Reply, Step, next_poll};
+use super::call::{Call, DirUrl, Reply, Step, later, next_poll};
 use super::{Event, Flow, Output, Session};
 use crate::error::Error;
 use crate::http::{Endpoint, RequestId, Response, TransportError};
@@ -17,7 +17,7 @@ use crate::msgs::jws;
 use crate::msgs::problem::ProblemType;
 use crate::msgs::resources::{
     AuthorizationResource, AuthorizationStatus, ChallengeResource, ChallengeStatus, ChallengeType,
-    OrderResource, OrderStatus,
+    Directory, OrderResource, OrderStatus,
 };
 use crate::msgs::time::format_rfc3339;
 use serde_json::{Map, Value, json};
@@ -34,11 +34,46 @@ pub struct NewOrder {
     pub not_before: Option<SystemTime>,
     /// Requested `notAfter` (sent only when set).
     pub not_after: Option<SystemTime>,
-    /// Certificate profile name (sent only when set).
-    pub profile: Option<String>,
-    /// ARI: the certificate ID this order replaces (sent only when set; dropped and the
-    /// order retried once if the CA answers `alreadyReplaced` or `conflict`).
+    /// The certificate profile to ask for (sent only when set, and for a preferred profile
+    /// only when the directory's `meta.profiles` lists it): see [`ProfileRequest`].
+    pub profile: Option<ProfileRequest>,
+    /// ARI: the certificate ID this order replaces (sent only when set and non-empty;
+    /// dropped and the order retried once if the CA answers `alreadyReplaced` or
+    /// `conflict`).
     pub replaces: Option<String>,
+}
+
+/// A certificate profile an order asks for (the ACME profiles extension: the CA lists its
+/// profiles, name → description, in the directory's `meta.profiles`;
+/// [`crate::msgs::resources::DirectoryMeta::profiles`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProfileRequest {
+    /// The profile name.
+    pub name: String,
+    /// Required: always sent; a CA without it refuses the order and issuance fails with its
+    /// `invalidProfile` problem ([`Error::Server`]). Preferred (`false`): sent only when the
+    /// directory lists the profile, and dropped (the order retried once with the CA's
+    /// default profile) if the CA still answers `invalidProfile`.
+    pub required: bool,
+}
+
+impl ProfileRequest {
+    /// Insist on profile `name`.
+    pub fn required(name: impl Into<String>) -> ProfileRequest {
+        ProfileRequest {
+            name: name.into(),
+            required: true,
+        }
+    }
+
+    /// Ask for profile `name` when the CA offers it, else take the CA's default.
+    pub fn preferred(name: impl Into<String>) -> ProfileRequest {
+        ProfileRequest {
+            name: name.into(),
+            required: false,
+        }
+    }
 }
 
 impl NewOrder {
@@ -50,7 +85,31 @@ impl NewOrder {
         }
     }
 
-    fn payload(&self) -> Vec<u8> {
+    /// Ask for a certificate profile.
+    pub fn with_profile(mut self, profile: ProfileRequest) -> NewOrder {
+        self.profile = Some(profile);
+        self
+    }
+
+    /// Name the certificate (its ARI certificate ID) this order replaces; an empty ID is
+    /// never sent.
+    pub fn with_replaces(mut self, certificate_id: impl Into<String>) -> NewOrder {
+        self.replaces = Some(certificate_id.into());
+        self
+    }
+
+    /// The profile name to send, given the CA's directory (when known).
+    fn profile_to_send(&self, directory: Option<&Directory>) -> Option<&str> {
+        let p = self.profile.as_ref()?;
+        let listed = || {
+            directory
+                .and_then(|d| d.meta.profiles.as_ref())
+                .is_some_and(|profiles| profiles.contains_key(&p.name))
+        };
+        (p.required || directory.is_none() || listed()).then_some(p.name.as_str())
+    }
+
+    fn payload(&self, directory: Option<&Directory>) -> Vec<u8> {
         let mut m = Map::new();
         m.insert("identifiers".into(), json!(self.identifiers));
         if let Some(t) = self.not_before {
@@ -59,8 +118,8 @@ impl NewOrder {
         if let Some(t) = self.not_after {
             m.insert("notAfter".into(), Value::String(format_rfc3339(t)));
         }
-        if let Some(p) = &self.profile {
-            m.insert("profile".into(), Value::String(p.clone()));
+        if let Some(p) = self.profile_to_send(directory) {
+            m.insert("profile".into(), Value::String(p.to_owned()));
         }
         if let Some(r) = self.replaces.as_ref().filter(|r| !r.is_empty()) {
             m.insert("replaces".into(), Value::String(r.clone()));
@@ -110,9 +169,13 @@ impl ChallengeSelector {
             .find(|(id, _)| id == identifier)
             .map(|(_, p)| p)
             .unwrap_or(&self.preference);
-        prefs
-            .iter()
-            .find_map(|t| offered.iter().find(|c| &c.kind == t && c.token.is_some()))
+        prefs.iter().find_map(|t| {
+            // A token that is not base64url is never handed to a solver: it would be
+            // used in file paths and DNS names (a hostile CA could send `../../x`).
+            offered
+                .iter()
+                .find(|c| &c.kind == t && c.token.as_deref().is_some_and(challenge::is_valid_token))
+        })
     }
 }
 
@@ -146,7 +209,8 @@ impl ChallengeToSolve {
         &self.challenge.kind
     }
 
-    /// The challenge token (always present: challenges without one are never chosen).
+    /// The challenge token (always present and base64url: challenges without a valid token
+    /// are never chosen).
     pub fn token(&self) -> &str {
         self.challenge.token.as_deref().unwrap_or_default()
     }
@@ -262,6 +326,9 @@ enum Phase {
     FetchAuthz(usize),
     AwaitSolved,
     Trigger(usize),
+    /// A trigger was refused: the challenge is read to learn whether an earlier attempt,
+    /// whose answer was lost, triggered it after all.
+    Recheck(usize, Box<Error>),
     PollWait(SystemTime),
     Poll,
     Finalize,
@@ -368,7 +435,7 @@ impl IssueFlow {
         let at = next_poll(session, now, reply_headers.unwrap_or(&empty), self.polls);
         self.polls += 1;
         if let Some(d) = self.deadline
-            && at > d
+            && now >= d
         {
             let what = match self.current.as_ref().map(|o| &o.status) {
                 Some(OrderStatus::Processing) => "the order to leave `processing`".to_owned(),
@@ -390,7 +457,8 @@ impl IssueFlow {
             });
             return;
         }
-        self.phase = Phase::PollWait(at);
+        // The last poll happens at the deadline, so the state seen there decides.
+        self.phase = Phase::PollWait(self.deadline.map_or(at, |d| at.min(d)));
     }
 
     fn check_identifiers(&self, reply: &Reply, order: &OrderResource) -> Result<(), Error> {
@@ -464,9 +532,9 @@ impl IssueFlow {
                 match self.current.as_ref().and_then(|o| o.finalize.clone()) {
                     Some(url) => {
                         self.finalize_attempts += 1;
-                        let payload = json!({ "csr": jws::b64(&self.csr_der) })
-                            .to_string()
-                            .into_bytes();
+                        // base64url needs no JSON escaping.
+                        let payload =
+                            format!("{{\"csr\":\"{}\"}}", jws::b64(&self.csr_der)).into_bytes();
                         self.call = Some(Call::post_kid(
                             Endpoint::Finalize,
                             super::call::Target::Url(url),
@@ -486,7 +554,7 @@ impl IssueFlow {
                 if self.deadline.is_none()
                     || self.finalize_attempts > 0 && !matches!(self.phase, Phase::Poll)
                 {
-                    self.deadline = Some(now + session.policy.issuance_timeout);
+                    self.deadline = Some(later(now, session.policy.issuance_timeout));
                 }
                 self.start_poll(session, now, Some(&reply.headers));
             }
@@ -510,7 +578,7 @@ impl IssueFlow {
                     self.phase = Phase::FetchAuthz(0);
                 } else {
                     if self.deadline.is_none() {
-                        self.deadline = Some(now + session.policy.validation_timeout);
+                        self.deadline = Some(later(now, session.policy.validation_timeout));
                     }
                     self.start_poll(session, now, Some(&reply.headers));
                 }
@@ -615,7 +683,7 @@ impl IssueFlow {
         if to_solve.is_empty() {
             // Every authorization is valid already: the order is (or is about to be) ready.
             self.polls = 0;
-            self.deadline = Some(now + session.policy.validation_timeout);
+            self.deadline = Some(later(now, session.policy.validation_timeout));
             self.phase = Phase::Poll;
             self.call = Some(Call::post_as_get(
                 Endpoint::Order,
@@ -706,7 +774,7 @@ impl IssueFlow {
                     self.after_authorizations(session, now, &reply);
                 }
             }
-            Phase::Trigger(i) => {
+            Phase::Trigger(i) | Phase::Recheck(i, _) => {
                 let ch: ChallengeResource = match reply.json("challenge") {
                     Ok(c) => c,
                     Err(e) => return self.fail(e),
@@ -719,6 +787,12 @@ impl IssueFlow {
                         &reply.body,
                     ));
                 }
+                if let Phase::Recheck(_, refusal) = phase
+                    && ch.status == ChallengeStatus::Pending
+                {
+                    // Never triggered: the refusal stands.
+                    return self.fail(*refusal);
+                }
                 if let Some(c) = self.to_solve.get(i) {
                     self.events
                         .push_back(Event::Progress(Progress::ChallengeTriggered {
@@ -730,7 +804,7 @@ impl IssueFlow {
                     self.phase = Phase::Trigger(i + 1);
                 } else {
                     self.polls = 0;
-                    self.deadline = Some(now + session.policy.validation_timeout);
+                    self.deadline = Some(later(now, session.policy.validation_timeout));
                     self.start_poll(session, now, Some(&reply.headers));
                 }
             }
@@ -742,7 +816,7 @@ impl IssueFlow {
                 if matches!(phase, Phase::Finalize) {
                     self.events.push_back(Event::Progress(Progress::Finalized));
                     self.polls = 0;
-                    self.deadline = Some(now + session.policy.issuance_timeout);
+                    self.deadline = Some(later(now, session.policy.issuance_timeout));
                     if order.status == OrderStatus::Ready {
                         // Finalize was accepted but the CA has not moved on yet: poll.
                         self.current = Some(order);
@@ -832,16 +906,41 @@ impl IssueFlow {
                 self.order.replaces = None;
                 self.phase = Phase::NewOrder;
             }
+            (Phase::NewOrder, Some(ProblemType::InvalidProfile))
+                if self.order.profile.as_ref().is_some_and(|p| !p.required) =>
+            {
+                // A preferred profile the CA refuses: take its default profile instead.
+                self.order.profile = None;
+                self.phase = Phase::NewOrder;
+            }
             (Phase::Finalize, Some(ProblemType::OrderNotReady))
                 if self.finalize_attempts < MAX_FINALIZE =>
             {
-                // Re-read the order and act on its real state.
+                // Re-read the order and act on its real state. A finalize whose answer was
+                // lost may have been accepted: issuance has its own deadline from here.
+                self.deadline = Some(later(now, session.policy.issuance_timeout));
                 self.phase = Phase::Poll;
                 self.call = Some(Call::post_as_get(
                     Endpoint::Order,
                     self.order_url_or_empty(),
                 ));
             }
+            (Phase::Trigger(i), _)
+                if matches!(&e, Error::Server { status, .. } if (400..500).contains(status))
+                    && !e.is_rate_limited() =>
+            {
+                // CAs accept a trigger once (Pebble and Boulder refuse another with "Cannot
+                // update challenge with status processing"), so a trigger retried after its
+                // answer was lost is refused although it took effect: read the challenge.
+                match self.to_solve.get(i).map(|c| c.challenge.url.clone()) {
+                    Some(url) => {
+                        self.call = Some(Call::post_as_get(Endpoint::Challenge, url));
+                        self.phase = Phase::Recheck(i, Box::new(e));
+                    }
+                    None => self.fail(e),
+                }
+            }
+            (Phase::Recheck(_, refusal), _) => self.fail(*refusal),
             (Phase::Alternate(i), _) => {
                 // An alternate chain that cannot be fetched does not spoil the default one.
                 let _ = (session, now);
@@ -853,11 +952,16 @@ impl IssueFlow {
 
     fn make_call(&mut self, session: &Session) -> Option<Call> {
         match self.phase {
-            Phase::NewOrder => Some(Call::post_kid(
-                Endpoint::NewOrder,
-                super::call::Target::Dir(DirUrl::NewOrder),
-                self.order.payload(),
-            )),
+            Phase::NewOrder => {
+                // Built once the directory is known: a preferred profile depends on it.
+                let order = self.order.clone();
+                Some(Call::post(
+                    Endpoint::NewOrder,
+                    super::call::Target::Dir(DirUrl::NewOrder),
+                    super::call::Auth::Account,
+                    Box::new(move |session, _| Ok(order.payload(session.directory()))),
+                ))
+            }
             Phase::Trigger(i) => self.to_solve.get(i).map(|c| {
                 Call::post_kid(
                     Endpoint::Challenge,
@@ -951,5 +1055,109 @@ impl Flow for IssueFlow {
         {
             self.on_reply(session, now, r);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn directory(meta: Value) -> Directory {
+        serde_json::from_value(json!({
+            "newNonce": "n", "newAccount": "a", "newOrder": "o", "meta": meta
+        }))
+        .unwrap()
+    }
+
+    fn payload(order: &NewOrder, directory: Option<&Directory>) -> String {
+        String::from_utf8(order.payload(directory)).unwrap()
+    }
+
+    #[test]
+    fn challenges_with_unsafe_tokens_are_never_chosen() {
+        // A hostile CA's token ends up in file paths (http-01 webroots) and DNS names:
+        // only base64url tokens are handed to solvers (RFC 8555 §8.1).
+        let challenge = |kind: &str, token: Option<&str>| -> ChallengeResource {
+            let mut v = json!({"type": kind, "url": format!("https://ca.example/c/{kind}")});
+            if let Some(t) = token {
+                v["token"] = json!(t);
+            }
+            serde_json::from_value(v).unwrap()
+        };
+        let id = Identifier::dns("example.org").unwrap();
+        let selector = ChallengeSelector::default();
+        for bad in [
+            "../../etc/cron.d/x",
+            "",
+            "a/b",
+            "tok en",
+            "t\u{e9}",
+            "a.b",
+            "x==",
+        ] {
+            let offered = [challenge("http-01", Some(bad)), challenge("dns-01", None)];
+            assert!(selector.choose(&id, &offered).is_none(), "{bad:?}");
+        }
+        let long = "a".repeat(challenge::MAX_TOKEN_LEN + 1);
+        assert!(
+            selector
+                .choose(&id, &[challenge("http-01", Some(&long))])
+                .is_none()
+        );
+        let offered = [
+            challenge("http-01", Some("../x")),
+            challenge(
+                "dns-01",
+                Some("evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"),
+            ),
+        ];
+        let chosen = selector.choose(&id, &offered).unwrap();
+        assert_eq!(chosen.kind, ChallengeType::Dns01);
+    }
+
+    #[test]
+    fn replaces_is_sent_only_when_set_and_non_empty() {
+        let ids = vec![Identifier::dns("example.org").unwrap()];
+        let plain = r#"{"identifiers":[{"type":"dns","value":"example.org"}]}"#;
+        assert_eq!(payload(&NewOrder::new(ids.clone()), None), plain);
+        assert_eq!(
+            payload(&NewOrder::new(ids.clone()).with_replaces(""), None),
+            plain
+        );
+        assert_eq!(
+            payload(
+                &NewOrder::new(ids).with_replaces("aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"),
+                None
+            ),
+            r#"{"identifiers":[{"type":"dns","value":"example.org"}],"replaces":"aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"}"#
+        );
+    }
+
+    #[test]
+    fn profile_is_sent_as_the_request_and_directory_say() {
+        let ids = vec![Identifier::dns("example.org").unwrap()];
+        let plain = r#"{"identifiers":[{"type":"dns","value":"example.org"}]}"#;
+        let with =
+            r#"{"identifiers":[{"type":"dns","value":"example.org"}],"profile":"shortlived"}"#;
+        let listed = directory(json!({"profiles": {"classic": "90 days", "shortlived": "6 days"}}));
+        let unlisted = directory(json!({"profiles": {"classic": "90 days"}}));
+        let no_profiles = directory(json!({}));
+        let required =
+            NewOrder::new(ids.clone()).with_profile(ProfileRequest::required("shortlived"));
+        let preferred = NewOrder::new(ids).with_profile(ProfileRequest::preferred("shortlived"));
+        for d in [&listed, &unlisted, &no_profiles] {
+            assert_eq!(payload(&required, Some(d)), with);
+        }
+        assert_eq!(payload(&preferred, Some(&listed)), with);
+        assert_eq!(payload(&preferred, Some(&unlisted)), plain);
+        assert_eq!(payload(&preferred, Some(&no_profiles)), plain);
+        assert_eq!(payload(&preferred, None), with);
+        assert_eq!(
+            ProfileRequest::preferred("x"),
+            ProfileRequest {
+                name: "x".into(),
+                required: false
+            }
+        );
     }
 }

@@ -14,12 +14,13 @@ mod simple;
 
 pub use account::{Account, AccountFlow, NewAccount};
 pub use issue::{
-    CertificateBundle, ChallengeSelector, ChallengeToSolve, IssueFlow, NewOrder, Progress,
+    CertificateBundle, ChallengeSelector, ChallengeToSolve, IssueFlow, NewOrder, ProfileRequest,
+    Progress,
 };
 pub use session::{AccountCredentials, Policy, Session};
 pub use simple::{
-    AuthorizationFlow, DirectoryFlow, KeyRolloverFlow, OrderFlow, OrdersListFlow, RenewalInfo,
-    RenewalInfoFlow, RevocationFlow, RevocationReason,
+    AuthorizationFlow, ChallengeFlow, DirectoryFlow, KeyRolloverFlow, OrderFlow, OrdersListFlow,
+    RenewalInfo, RenewalInfoFlow, RevocationFlow, RevocationReason,
 };
 
 use crate::error::Error;

@@ -24,8 +24,16 @@ pub struct Policy {
     pub max_transient_retries: u32,
     /// First back-off after a transient failure; doubles each time (default 1 s).
     pub transient_backoff: Duration,
-    /// First poll delay when the server sends no `Retry-After` (default 250 ms); doubles up
-    /// to [`Policy::poll_max_interval`].
+    /// Delay before the first poll of a phase — after the challenges are triggered, after
+    /// finalize — when the server sends no `Retry-After` (default 50 ms). A CA that
+    /// validates or issues at once (a local or test CA, an ACME server that finalizes
+    /// synchronously) is seen straight away; one that takes longer costs this single extra
+    /// request before the back-off below takes over.
+    pub poll_first_interval: Duration,
+    /// Delay before the second poll when the server sends no `Retry-After` (default
+    /// 250 ms); doubles at every later poll up to [`Policy::poll_max_interval`]. The default
+    /// schedule is therefore 50 ms, 250 ms, 500 ms, 1 s, 2 s, 4 s, then every 5 s: seven
+    /// requests in the first 8 s, then one every 5 s.
     pub poll_initial_interval: Duration,
     /// Longest default poll interval (default 5 s).
     pub poll_max_interval: Duration,
@@ -43,6 +51,9 @@ pub struct Policy {
     pub issuance_timeout: Duration,
     /// Download the alternate chains (`Link: rel="alternate"`) too (default true; at most 8).
     pub fetch_alternate_chains: bool,
+    /// When certificates are renewed: the fallback lifetime fraction and the bounds on
+    /// `renewalInfo` checks ([`crate::renewal::RenewalCheckFlow`] reads it).
+    pub renewal: crate::renewal::RenewalPolicy,
 }
 
 impl Default for Policy {
@@ -51,6 +62,7 @@ impl Default for Policy {
             max_bad_nonce_retries: 20,
             max_transient_retries: 3,
             transient_backoff: Duration::from_secs(1),
+            poll_first_interval: Duration::from_millis(50),
             poll_initial_interval: Duration::from_millis(250),
             poll_max_interval: Duration::from_secs(5),
             retry_after_min: Duration::from_millis(100),
@@ -58,6 +70,7 @@ impl Default for Policy {
             validation_timeout: Duration::from_secs(300),
             issuance_timeout: Duration::from_secs(300),
             fetch_alternate_chains: true,
+            renewal: crate::renewal::RenewalPolicy::default(),
         }
     }
 }

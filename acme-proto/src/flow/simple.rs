@@ -1,6 +1,6 @@
 //! Flows made of one call, or of a chain of calls each decided by the previous reply:
-//! directory, account operations, key rollover, revocation, orders list, single orders and
-//! authorizations, renewal information.
+//! directory, account operations, key rollover, revocation, orders list, single orders,
+//! authorizations and challenges, renewal information.
 
 use super::call::{Auth, Call, DirUrl, Reply, Target};
 use super::{Flow, Output, Session};
@@ -10,7 +10,8 @@ use crate::msgs::headers;
 use crate::msgs::identifier::Identifier;
 use crate::msgs::jws::{self, KeyRef};
 use crate::msgs::resources::{
-    AuthorizationResource, Directory, OrderResource, OrdersList, RenewalInfoResource,
+    AuthorizationResource, ChallengeResource, Directory, OrderResource, OrdersList,
+    RenewalInfoResource,
 };
 use crate::msgs::time::parse_rfc3339;
 use crate::signer::Signer;
@@ -239,6 +240,25 @@ impl AuthorizationFlow {
 }
 
 chain_flow! {
+    /// Respond to one challenge (RFC 8555 §7.5.1): the step of issuance that tells the CA to
+    /// validate, on its own — for pre-authorization (a `newAuthz` authorization), where no
+    /// order drives it.
+    ChallengeFlow => ChallengeResource
+}
+
+impl ChallengeFlow {
+    /// `POST {}` to the challenge at `url` (publish its response first); returns the
+    /// challenge as the CA answered (usually `processing`). Poll the authorization
+    /// ([`AuthorizationFlow::fetch`]) to see the outcome.
+    pub fn respond(url: impl Into<String>) -> ChallengeFlow {
+        let call = Call::post_kid(Endpoint::Challenge, Target::Url(url.into()), b"{}".to_vec());
+        ChallengeFlow(Chain::new(call, |_, _, r| {
+            Next::Done(r.and_then(|reply| reply.json("challenge")))
+        }))
+    }
+}
+
+chain_flow! {
     /// List an account's orders, following `Link: rel="next"` pages.
     OrdersListFlow => Vec<String>
 }
@@ -400,18 +420,52 @@ impl KeyRolloverFlow {
     }
 }
 
-/// Renewal information for one certificate (RFC 9773).
+/// Renewal information for one certificate (RFC 9773), as the CA sent it.
+///
+/// The window is not validated here: a window whose end is not after its start is invalid
+/// (RFC 9773 §4.2) and [`RenewalInfo::window`] is then `None`, so that the renewal decision
+/// ([`crate::renewal`]) falls back instead of failing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RenewalInfo {
     /// Start of the suggested window.
     pub window_start: SystemTime,
-    /// End of the suggested window (strictly after the start).
+    /// End of the suggested window (valid only when after the start).
     pub window_end: SystemTime,
-    /// A page explaining the suggestion, to show to a human.
+    /// A page explaining the suggestion (`explanationURL`), to show to a human.
     pub explanation_url: Option<String>,
-    /// When to check again (from `Retry-After`), if the server said.
+    /// When to check again (from `Retry-After`, as an absolute time), if the server said.
     pub retry_after: Option<SystemTime>,
+}
+
+impl RenewalInfo {
+    /// Renewal information suggesting `[window_start, window_end)`, with no explanation and
+    /// no `Retry-After` (e.g. renewal information obtained elsewhere, or for tests).
+    pub fn new(window_start: SystemTime, window_end: SystemTime) -> RenewalInfo {
+        RenewalInfo {
+            window_start,
+            window_end,
+            explanation_url: None,
+            retry_after: None,
+        }
+    }
+
+    /// With this `explanationURL`.
+    pub fn with_explanation_url(mut self, url: impl Into<String>) -> RenewalInfo {
+        self.explanation_url = Some(url.into());
+        self
+    }
+
+    /// With this `Retry-After` time.
+    pub fn with_retry_after(mut self, at: SystemTime) -> RenewalInfo {
+        self.retry_after = Some(at);
+        self
+    }
+
+    /// The suggested window, if valid (its end after its start).
+    pub fn window(&self) -> Option<crate::renewal::RenewalWindow> {
+        crate::renewal::RenewalWindow::new(self.window_start, self.window_end)
+    }
 }
 
 chain_flow! {
@@ -421,7 +475,9 @@ chain_flow! {
 
 impl RenewalInfoFlow {
     /// GET `{renewalInfo}/{cert_id}`; fails with [`Error::Usage`] when the directory has no
-    /// `renewalInfo`.
+    /// `renewalInfo`, and with [`Error::Protocol`] when the answer is not a renewalInfo
+    /// object or a window bound is not an RFC 3339 timestamp. An inverted window is returned
+    /// as is (see [`RenewalInfo::window`]).
     pub fn new(cert_id: &str) -> RenewalInfoFlow {
         let call = Call::get_target(
             Endpoint::RenewalInfo,
@@ -437,9 +493,6 @@ impl RenewalInfoFlow {
                     .ok_or_else(|| bad("suggestedWindow.start is not an RFC 3339 timestamp"))?;
                 let end = parse_rfc3339(&info.suggested_window.end)
                     .ok_or_else(|| bad("suggestedWindow.end is not an RFC 3339 timestamp"))?;
-                if end <= start {
-                    return Err(bad("suggestedWindow ends before it starts"));
-                }
                 Ok(RenewalInfo {
                     window_start: start,
                     window_end: end,

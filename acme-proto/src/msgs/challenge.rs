@@ -13,16 +13,27 @@ pub fn http01_path(token: &str) -> String {
     format!("/.well-known/acme-challenge/{token}")
 }
 
-/// The token named by an http-01 request path, if the path is one (only base64url tokens).
+/// Longest challenge token accepted (RFC 8555 tokens carry 128 bits: 22 characters).
+pub const MAX_TOKEN_LEN: usize = 256;
+
+/// Whether `token` is a usable challenge token: non-empty base64url (`A-Z a-z 0-9 - _`, no
+/// padding), at most [`MAX_TOKEN_LEN`] bytes (RFC 8555 §8.1: a token "MUST NOT contain any
+/// characters outside the base64url alphabet"). Tokens end up in file paths, URLs and DNS
+/// names, so anything else (`../`, `/`, spaces) must never reach a solver.
+pub fn is_valid_token(token: &str) -> bool {
+    !token.is_empty()
+        && token.len() <= MAX_TOKEN_LEN
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The token named by an http-01 request path, if the path is one (only valid tokens, see
+/// [`is_valid_token`]).
 pub fn http01_token_from_path(path: &str) -> Option<&str> {
     let path = path.split('?').next().unwrap_or(path);
     let token = path.strip_prefix("/.well-known/acme-challenge/")?;
-    let ok = !token.is_empty()
-        && token.len() <= 256
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    ok.then_some(token)
+    is_valid_token(token).then_some(token)
 }
 
 /// The dns-01 TXT record name for a (non-wildcard, A-label) domain (RFC 8555 §8.4).
@@ -68,6 +79,18 @@ pub fn reverse_dns_name(ip: std::net::IpAddr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens() {
+        assert!(is_valid_token(
+            "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
+        ));
+        assert!(is_valid_token(&"a".repeat(MAX_TOKEN_LEN)));
+        for bad in ["", "../x", "a/b", "a b", "a.b", "a=", "é"] {
+            assert!(!is_valid_token(bad), "{bad:?}");
+        }
+        assert!(!is_valid_token(&"a".repeat(MAX_TOKEN_LEN + 1)));
+    }
 
     #[test]
     fn values() {

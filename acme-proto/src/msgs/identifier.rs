@@ -138,6 +138,19 @@ impl Identifier {
                 return Err(invalid("label starts or ends with '-'"));
             }
         }
+        // A name whose last label is all digits is an IPv4 address in dotted form (or no
+        // host name at all): RFC 1123 §2.1 and RFC 3696 §2 rule out all-numeric top-level
+        // labels. Accepting it would make `192.0.2.1.` a `dns` identifier that re-parses as
+        // an `ip` one, and an order a CA must refuse.
+        if body
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(invalid(
+                "the last label is all digits (an IP address is an `ip` identifier)",
+            ));
+        }
         Ok(Identifier {
             kind: IdentifierType::Dns,
             value: lower,
@@ -229,6 +242,28 @@ mod tests {
             })
         ));
         assert_eq!(Identifier::dns("."), Err(IdentifierError::Empty));
+    }
+
+    #[test]
+    fn all_numeric_last_label_is_not_a_dns_name() {
+        // Found by fuzzing (fuzz/regressions/identifier): `Identifier::dns` accepted dotted
+        // IPv4 text, so `192.0.2.1.` became a `dns` identifier re-parsing as `ip`.
+        for text in ["192.0.2.1", "192.0.2.1.", "*.192.0.2.1", "example.42", "1"] {
+            assert!(
+                matches!(
+                    Identifier::dns(text),
+                    Err(IdentifierError::InvalidDnsName { .. })
+                ),
+                "{text}"
+            );
+        }
+        let id = Identifier::parse("192.0.2.1").unwrap();
+        assert_eq!(id.kind, IdentifierType::Ip);
+        assert!(Identifier::parse("192.0.2.1.").is_err());
+        assert_eq!(
+            Identifier::dns("1.2.3.example").unwrap().value,
+            "1.2.3.example"
+        );
     }
 
     #[test]

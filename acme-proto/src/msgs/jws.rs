@@ -19,7 +19,22 @@ pub fn b64(data: &[u8]) -> String {
     Base64UrlUnpadded::encode_string(data)
 }
 
+/// Append `s` to `out` as a JSON string literal, escaped exactly as `serde_json` escapes it.
+fn push_json_string(out: &mut String, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        // URLs, nonces, algorithm names and base64url text: nothing to escape.
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&Value::String(s.to_owned()).to_string());
+    }
+}
+
 /// The protected header as compact JSON with members in lexicographic order.
+///
+/// Written directly rather than through a [`serde_json::Value`]: this runs for every signed
+/// request, and the output is byte for byte what `serde_json` would print.
 pub fn protected_header(
     alg: &str,
     jwk: Option<&Jwk>,
@@ -27,27 +42,49 @@ pub fn protected_header(
     nonce: Option<&str>,
     url: &str,
 ) -> String {
-    let mut m = Map::new();
-    m.insert("alg".into(), Value::String(alg.to_owned()));
+    let mut out = String::with_capacity(
+        48 + alg.len()
+            + url.len()
+            + kid.map_or(0, str::len)
+            + nonce.map_or(0, str::len)
+            + if jwk.is_some() { 256 } else { 0 },
+    );
+    out.push_str("{\"alg\":");
+    push_json_string(&mut out, alg);
     if let Some(jwk) = jwk {
-        m.insert("jwk".into(), jwk.to_json_value());
+        out.push_str(",\"jwk\":");
+        out.push_str(&jwk.to_json_value().to_string());
     }
     if let Some(kid) = kid {
-        m.insert("kid".into(), Value::String(kid.to_owned()));
+        out.push_str(",\"kid\":");
+        push_json_string(&mut out, kid);
     }
     if let Some(nonce) = nonce {
-        m.insert("nonce".into(), Value::String(nonce.to_owned()));
+        out.push_str(",\"nonce\":");
+        push_json_string(&mut out, nonce);
     }
-    m.insert("url".into(), Value::String(url.to_owned()));
-    Value::Object(m).to_string()
+    out.push_str(",\"url\":");
+    push_json_string(&mut out, url);
+    out.push('}');
+    out
 }
 
+/// The flattened JWS JSON (members in lexicographic order, as `serde_json` prints them):
+/// every value is base64url, which JSON needs no escaping for.
 fn assemble(protected_b64: &str, payload_b64: &str, signature: &[u8]) -> Vec<u8> {
-    let mut m = Map::new();
-    m.insert("protected".into(), Value::String(protected_b64.to_owned()));
-    m.insert("payload".into(), Value::String(payload_b64.to_owned()));
-    m.insert("signature".into(), Value::String(b64(signature)));
-    Value::Object(m).to_string().into_bytes()
+    let signature_b64 = b64(signature);
+    let mut out =
+        String::with_capacity(48 + protected_b64.len() + payload_b64.len() + signature_b64.len());
+    for (name, value) in [
+        ("{\"payload\":\"", payload_b64),
+        ("\",\"protected\":\"", protected_b64),
+        ("\",\"signature\":\"", &signature_b64),
+    ] {
+        out.push_str(name);
+        out.push_str(value);
+    }
+    out.push_str("\"}");
+    out.into_bytes()
 }
 
 /// Sign `payload` for `url` and return the flattened JWS JSON body.
@@ -71,7 +108,10 @@ pub fn sign(
     };
     let protected = b64(protected_header(signer.alg(), jwk_ref, kid, nonce, url).as_bytes());
     let payload_b64 = b64(payload);
-    let signing_input = format!("{protected}.{payload_b64}");
+    let mut signing_input = String::with_capacity(protected.len() + 1 + payload_b64.len());
+    signing_input.push_str(&protected);
+    signing_input.push('.');
+    signing_input.push_str(&payload_b64);
     let signature = signer.sign(signing_input.as_bytes())?;
     Ok(assemble(&protected, &payload_b64, &signature))
 }

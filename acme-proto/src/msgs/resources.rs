@@ -4,6 +4,7 @@
 
 use super::identifier::Identifier;
 use super::problem::Problem;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
@@ -118,6 +119,113 @@ where
     Ok(serde_json::from_value(v).ok())
 }
 
+/// What [`lenient`] does for `Option<String>`, without buffering the member in a
+/// [`serde_json::Value`] first: a string, or absent when the member holds anything else
+/// (which is skipped). Every response carries several of these.
+fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    d.deserialize_any(StringOrSkip)
+}
+
+/// A list of strings, dropping the elements that are not strings; absent (empty) when the
+/// member is not a list. The `Vec<String>` form of [`lenient_vec`], unbuffered.
+fn lenient_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    struct Strings;
+    impl<'de> Visitor<'de> for Strings {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+            while let Some(item) = seq.next_element_seed(StringOrSkip)? {
+                out.extend(item);
+            }
+            Ok(out)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<String>, A::Error> {
+            skip_map(map).map(|()| Vec::new())
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+    }
+    d.deserialize_any(Strings)
+}
+
+/// A string, or `None` for any other JSON value (consumed and dropped).
+struct StringOrSkip;
+
+impl<'de> DeserializeSeed<'de> for StringOrSkip {
+    type Value = Option<String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StringOrSkip {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<String>, E> {
+        Ok(Some(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Option<String>, E> {
+        Ok(Some(v))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<String>, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<String>, A::Error> {
+        skip_map(map).map(|()| None)
+    }
+}
+
+fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+    while map
+        .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+        .is_some()
+    {}
+    Ok(())
+}
+
 /// Deserialize a list, dropping elements that do not parse.
 fn lenient_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
@@ -140,13 +248,13 @@ where
 #[non_exhaustive]
 pub struct DirectoryMeta {
     /// Terms of service URL: show it to the user; agreeing is their explicit decision.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub terms_of_service: Option<String>,
     /// The CA's website.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub website: Option<String>,
     /// CAA issuer domain names.
-    #[serde(default, deserialize_with = "lenient_vec")]
+    #[serde(default, deserialize_with = "lenient_strings")]
     pub caa_identities: Vec<String>,
     /// Whether newAccount requires External Account Binding.
     #[serde(default, deserialize_with = "lenient")]
@@ -168,16 +276,16 @@ pub struct Directory {
     /// `newOrder` URL.
     pub new_order: String,
     /// `newAuthz` URL (pre-authorization), when offered.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub new_authz: Option<String>,
     /// `revokeCert` URL.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub revoke_cert: Option<String>,
     /// `keyChange` URL.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub key_change: Option<String>,
     /// `renewalInfo` URL (RFC 9773), when offered.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub renewal_info: Option<String>,
     /// The `meta` object.
     #[serde(default, deserialize_with = "lenient_meta")]
@@ -198,13 +306,13 @@ pub struct AccountResource {
     #[serde(default, deserialize_with = "lenient")]
     pub status: Option<AccountStatus>,
     /// Contact URLs.
-    #[serde(default, deserialize_with = "lenient_vec")]
+    #[serde(default, deserialize_with = "lenient_strings")]
     pub contact: Vec<String>,
     /// Whether the terms of service were agreed to.
     #[serde(default, deserialize_with = "lenient")]
     pub terms_of_service_agreed: Option<bool>,
     /// The orders list URL.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub orders: Option<String>,
 }
 
@@ -216,34 +324,34 @@ pub struct OrderResource {
     /// Status.
     pub status: OrderStatus,
     /// When the order expires (RFC 3339), kept as text.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub expires: Option<String>,
     /// The identifiers.
     #[serde(default, deserialize_with = "lenient_vec")]
     pub identifiers: Vec<Identifier>,
     /// Requested notBefore, as text.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub not_before: Option<String>,
     /// Requested notAfter, as text.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub not_after: Option<String>,
     /// The error that made the order invalid.
     #[serde(default, deserialize_with = "lenient_problem")]
     pub error: Option<Problem>,
     /// Authorization URLs.
-    #[serde(default, deserialize_with = "lenient_vec")]
+    #[serde(default, deserialize_with = "lenient_strings")]
     pub authorizations: Vec<String>,
     /// Finalize URL.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub finalize: Option<String>,
     /// Certificate URL, once valid.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub certificate: Option<String>,
     /// Profile name (profiles extension).
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub profile: Option<String>,
     /// ARI `replaces` echo.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub replaces: Option<String>,
 }
 
@@ -268,10 +376,10 @@ pub struct ChallengeResource {
     #[serde(default = "pending_challenge", deserialize_with = "lenient_status")]
     pub status: ChallengeStatus,
     /// The token (http-01, dns-01, tls-alpn-01).
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub token: Option<String>,
     /// When it was validated.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub validated: Option<String>,
     /// Why it failed.
     #[serde(default, deserialize_with = "lenient_problem")]
@@ -298,7 +406,7 @@ pub struct AuthorizationResource {
     /// Status.
     pub status: AuthorizationStatus,
     /// Expiry, as text.
-    #[serde(default, deserialize_with = "lenient")]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub expires: Option<String>,
     /// Challenges; ones that fail to parse (e.g. no `url`) are dropped.
     #[serde(default, deserialize_with = "lenient_vec")]
@@ -335,7 +443,7 @@ impl AuthorizationResource {
 #[non_exhaustive]
 pub struct OrdersList {
     /// Order URLs.
-    #[serde(default, deserialize_with = "lenient_vec")]
+    #[serde(default, deserialize_with = "lenient_strings")]
     pub orders: Vec<String>,
 }
 
@@ -347,7 +455,11 @@ pub struct RenewalInfoResource {
     /// The suggested window.
     pub suggested_window: SuggestedWindow,
     /// A page explaining the suggestion (e.g. a revocation incident).
-    #[serde(default, rename = "explanationURL", deserialize_with = "lenient")]
+    #[serde(
+        default,
+        rename = "explanationURL",
+        deserialize_with = "lenient_string"
+    )]
     pub explanation_url: Option<String>,
 }
 

@@ -8,7 +8,7 @@ mod server;
 
 pub use server::{BASE, hmac_sha256};
 
-pub use server::{FakeConfig, FakeServer, Injection, LoggedRequest, Validation};
+pub use server::{FakeConfig, FakeServer, Injection, LoggedRequest, Rewrite, Validation};
 
 use crate::error::Error;
 use crate::flow::{Event, Flow, Output, Session};

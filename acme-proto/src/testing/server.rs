@@ -59,6 +59,9 @@ pub struct FakeConfig {
     pub extra_challenges: Vec<String>,
     /// Whether `newNonce` answers `GET` (else it is refused like an unanswered `HEAD`).
     pub nonce_get: bool,
+    /// Refuse (400 `malformed`) to trigger a challenge that is no longer pending, as Pebble
+    /// and Boulder do; by default such a trigger is answered with the challenge.
+    pub refuse_retrigger: bool,
     /// Status of a refused `newNonce` method (default 405; some servers say 400, 404 or 501).
     pub nonce_refusal_status: u16,
     /// Status of a successful `newNonce` answer (default: 200 for `HEAD`, 204 for `GET`).
@@ -93,6 +96,7 @@ impl Default for FakeConfig {
             meta: json!({"termsOfService": format!("{BASE}/terms")}),
             extra_challenges: Vec::new(),
             nonce_get: true,
+            refuse_retrigger: false,
             nonce_refusal_status: 405,
             nonce_success_status: None,
             public_base: None,
@@ -115,6 +119,9 @@ pub enum Injection {
     },
     /// Fail at the transport level.
     Transport(TransportError),
+    /// Process the request normally, then fail at the transport level as if the answer were
+    /// lost (a timeout or a reset after the server acted).
+    Lost(TransportError),
 }
 
 impl Injection {
@@ -145,6 +152,8 @@ pub struct LoggedRequest {
     pub nonce: Option<String>,
     /// The JWS `url` of a signed request.
     pub jws_url: Option<String>,
+    /// When it arrived (the `now` given to [`FakeServer::handle`]).
+    pub at: SystemTime,
 }
 
 /// A persistent edit of the server's own answers on some paths (see
@@ -211,6 +220,9 @@ pub struct FakeServer {
     published: HashMap<String, String>,
     injections: VecDeque<(String, Injection)>,
     renewal_windows: HashMap<String, (String, String)>,
+    /// Per certificate ID: `explanationURL` and `Retry-After` (`None`: no header).
+    renewal_extras: HashMap<String, (Option<String>, Option<String>)>,
+    new_order_payloads: Vec<Value>,
     cert_keys: HashMap<Vec<u8>, String>,
     rewrites: Vec<(String, Rewrite)>,
     /// Public or rewritten URL handed out → canonical URL.
@@ -241,6 +253,8 @@ impl FakeServer {
             published: HashMap::new(),
             injections: VecDeque::new(),
             renewal_windows: HashMap::new(),
+            renewal_extras: HashMap::new(),
+            new_order_payloads: Vec::new(),
             cert_keys: HashMap::new(),
             rewrites: Vec::new(),
             aliases: HashMap::new(),
@@ -339,6 +353,15 @@ impl FakeServer {
         }
     }
 
+    /// Set the status (and `error`) of the order at `url`, as a CA would on its own.
+    pub fn set_order_status(&mut self, url: &str, status: &str, error: Option<Value>) {
+        let url = self.canonical_url(url);
+        if let Some(o) = self.orders.get_mut(&url) {
+            o.status = status.to_owned();
+            o.error = error;
+        }
+    }
+
     /// Publish a challenge response as a real solver would (http-01 file, dns-01 TXT
     /// record or tls-alpn-01 certificate).
     pub fn publish(&mut self, c: &ChallengeToSolve) {
@@ -356,6 +379,28 @@ impl FakeServer {
     pub fn set_renewal_window(&mut self, cert_id: &str, start: &str, end: &str) {
         self.renewal_windows
             .insert(cert_id.to_owned(), (start.to_owned(), end.to_owned()));
+    }
+
+    /// Set the `explanationURL` and the `Retry-After` header (`None`: no header; the default
+    /// is `21600`) of the renewal information answered for an ARI certificate ID.
+    pub fn set_renewal_details(
+        &mut self,
+        cert_id: &str,
+        explanation_url: Option<&str>,
+        retry_after: Option<&str>,
+    ) {
+        self.renewal_extras.insert(
+            cert_id.to_owned(),
+            (
+                explanation_url.map(str::to_owned),
+                retry_after.map(str::to_owned),
+            ),
+        );
+    }
+
+    /// The JSON payload of every `newOrder` request received (also refused ones), in order.
+    pub fn new_order_payloads(&self) -> &[Value] {
+        &self.new_order_payloads
     }
 
     /// Record that the certificate `der` certifies the key with this JWK thumbprint (the
@@ -448,6 +493,9 @@ impl FakeServer {
                 .remove(pos)
                 .unwrap_or_else(|| unreachable!());
             return match inj {
+                Injection::Lost(e) => {
+                    self.respond(now, req, canonical, path, nonce, jws_url, Some(e))
+                }
                 Injection::Transport(e) => {
                     self.log.push(LoggedRequest {
                         method: req.method.to_string(),
@@ -456,6 +504,7 @@ impl FakeServer {
                         url: req.url.clone(),
                         nonce,
                         jws_url,
+                        at: now,
                     });
                     Err(e)
                 }
@@ -471,6 +520,7 @@ impl FakeServer {
                         url: req.url.clone(),
                         nonce,
                         jws_url,
+                        at: now,
                     });
                     let mut b = http::Response::builder().status(status);
                     for (k, v) in headers {
@@ -484,6 +534,21 @@ impl FakeServer {
                 }
             };
         }
+        self.respond(now, req, canonical, path, nonce, jws_url, None)
+    }
+
+    /// Route a request and answer it (or, with `lost`, fail after answering).
+    #[allow(clippy::too_many_arguments)]
+    fn respond(
+        &mut self,
+        now: SystemTime,
+        req: &Request,
+        canonical: String,
+        path: String,
+        nonce: Option<String>,
+        jws_url: Option<String>,
+        lost: Option<TransportError>,
+    ) -> Result<Response, TransportError> {
         let result = self.route(now, req, &canonical, &path);
         let (mut status, mut headers, mut value) = match result {
             Ok(reply) => reply,
@@ -531,6 +596,7 @@ impl FakeServer {
             url: req.url.clone(),
             nonce,
             jws_url,
+            at: now,
         });
         let mut b = http::Response::builder()
             .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
@@ -540,6 +606,9 @@ impl FakeServer {
         }
         if !has_ct && !body.is_empty() {
             b = b.header("Content-Type", "application/json");
+        }
+        if let Some(e) = lost {
+            return Err(e);
         }
         Ok(b.body(if req.method == Method::HEAD {
             Vec::new()
@@ -571,12 +640,23 @@ impl FakeServer {
             ));
         }
         if let Some(id) = path.strip_prefix("/renewal-info/") {
+            let (explanation, retry_after) = self
+                .renewal_extras
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| (None, Some("21600".to_owned())));
             return match self.renewal_windows.get(id) {
-                Some((s, e)) => Ok((
-                    200,
-                    vec![("Retry-After".into(), "21600".into())],
-                    json!({"suggestedWindow": {"start": s, "end": e}}),
-                )),
+                Some((s, e)) => {
+                    let mut body = json!({"suggestedWindow": {"start": s, "end": e}});
+                    if let Some(url) = explanation {
+                        body["explanationURL"] = json!(url);
+                    }
+                    let headers = retry_after
+                        .map(|r| ("Retry-After".to_owned(), r))
+                        .into_iter()
+                        .collect();
+                    Ok((200, headers, body))
+                }
                 None => problem(404, "malformed", "unknown certificate"),
             };
         }
@@ -887,6 +967,7 @@ impl FakeServer {
 
     fn new_order(&mut self, now: SystemTime, acct: &str, payload: Option<Value>) -> Reply {
         let p = payload.unwrap_or(json!({}));
+        self.new_order_payloads.push(p.clone());
         let ids: Vec<Identifier> = match p
             .get("identifiers")
             .map(|v| serde_json::from_value(v.clone()))
@@ -1163,6 +1244,14 @@ impl FakeServer {
             } else {
                 return problem(400, "malformed", "only deactivation is allowed");
             }
+        } else if !self
+            .orders
+            .values()
+            .any(|o| o.authzs.iter().any(|a| a == url))
+        {
+            // A pre-authorization (`newAuthz`) belongs to no order, so no order poll decides
+            // its triggered challenges: polling the authorization itself does.
+            self.settle_authz(url);
         }
         Ok((200, vec![], self.authz_json(url)))
     }
@@ -1193,6 +1282,16 @@ impl FakeServer {
             return problem(401, "unauthorized", "not your challenge");
         }
         match payload {
+            Some(p) if p == json!({}) && ch.status != "pending" && self.config.refuse_retrigger => {
+                return problem(
+                    400,
+                    "malformed",
+                    format!(
+                        "Cannot update challenge with status {}, only status pending",
+                        ch.status
+                    ),
+                );
+            }
             Some(p) if p == json!({}) => {
                 if ch.status == "pending"
                     && let Some(c) = self.challenges.get_mut(url)
