@@ -243,25 +243,25 @@ struct ServerChoice {
 
 impl ServerChoice {
     fn server(&self) -> FakeServer {
-        let mut c = FakeConfig::default();
-        c.validation = Validation::AlwaysValid;
-        c.pending_polls = u32::from(self.pending_polls % 4);
-        c.processing_polls = u32::from(self.processing_polls % 4);
-        c.retry_after = self.retry_after.map(|s| s.to_string());
-        c.alternate_chains = usize::from(self.alternate_chains % 4);
-        c.new_authz = self.new_authz;
-        c.renewal_info = self.renewal_info;
-        c.orders_per_page = usize::from(self.orders_per_page % 8) + 1;
-        c.reject_every_nth_nonce = u32::from(self.reject_every_nth_nonce % 8);
-        c.nonce_head = self.nonce_head;
-        if self.eab {
-            c.eab_keys = Some(
-                [("kid-1".to_owned(), EAB_KEY.to_vec())]
-                    .into_iter()
-                    .collect(),
-            );
-        }
-        FakeServer::new(c)
+        let eab_keys = self.eab.then(|| {
+            [("kid-1".to_owned(), EAB_KEY.to_vec())]
+                .into_iter()
+                .collect()
+        });
+        FakeServer::new(FakeConfig {
+            validation: Validation::AlwaysValid,
+            pending_polls: u32::from(self.pending_polls % 4),
+            processing_polls: u32::from(self.processing_polls % 4),
+            retry_after: self.retry_after.map(|s| s.to_string()),
+            alternate_chains: usize::from(self.alternate_chains % 4),
+            new_authz: self.new_authz,
+            renewal_info: self.renewal_info,
+            orders_per_page: usize::from(self.orders_per_page % 8) + 1,
+            reject_every_nth_nonce: u32::from(self.reject_every_nth_nonce % 8),
+            nonce_head: self.nonce_head,
+            eab_keys,
+            ..FakeConfig::default()
+        })
     }
 }
 
