@@ -8,7 +8,7 @@
 //   decoded, to assert what was (and was not) sent.
 #![allow(dead_code, unreachable_pub)]
 
-use acme_proto::http::{Endpoint, HeaderMap, Method, Request, RequestId};
+use acme_proto::http::{Endpoint, HeaderMap, Method, Request, RequestId, Response, TransportError};
 use acme_proto::msgs::jws;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -89,9 +89,34 @@ pub struct Exchange {
     pub body: Vec<u8>,
     /// The response status (0 when the transport failed).
     pub status: u16,
+    /// Refused as `badNonce`: the server did not act on it, and the client re-sent it.
+    pub bad_nonce: bool,
 }
 
 impl Exchange {
+    /// The record of `request`'s fields and the result the client got.
+    pub fn record(
+        endpoint: Endpoint,
+        method: Method,
+        url: String,
+        body: Vec<u8>,
+        result: &Result<Response, TransportError>,
+    ) -> Exchange {
+        let status = result.as_ref().map_or(0, |r| r.status().as_u16());
+        let bad_nonce = result.as_ref().is_ok_and(|r| {
+            let body = String::from_utf8_lossy(r.body());
+            body.contains("urn:ietf:params:acme:error:badNonce")
+        });
+        Exchange {
+            endpoint,
+            method,
+            url,
+            body,
+            status,
+            bad_nonce,
+        }
+    }
+
     /// The decoded JWS protected header of a POST.
     pub fn protected(&self) -> Option<serde_json::Value> {
         jws::parse(&self.body).map(|j| j.protected)
@@ -122,8 +147,12 @@ impl Log {
         self.0.lock().unwrap().push(exchange);
     }
 
+    /// Every request the server acted on, in order. Pebble refuses 5% of nonces at random;
+    /// the refused attempts (re-sent at once with a fresh nonce) are left out, so that what
+    /// the tests count does not depend on that lottery.
     pub fn all(&self) -> Vec<Exchange> {
-        self.0.lock().unwrap().clone()
+        let all = self.0.lock().unwrap();
+        all.iter().filter(|e| !e.bad_nonce).cloned().collect()
     }
 
     pub fn clear(&self) {

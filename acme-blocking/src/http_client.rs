@@ -231,11 +231,61 @@ mod default_client {
                 .timeout_global(Some(self.timeout))
                 .build();
             DefaultClient {
-                agent: ureq::Agent::new_with_config(config),
+                agent: ureq::Agent::with_parts(
+                    config,
+                    ureq::unversioned::transport::DefaultConnector::default(),
+                    LiteralFirstResolver::default(),
+                ),
                 allow_http: self.allow_http,
                 max_body_size: self.max_body_size,
             }
         }
+    }
+
+    /// ureq's resolver, minus its thread per request for IP-literal hosts. ureq resolves the
+    /// host of every request (even one that reuses a pooled connection) and, with a timeout
+    /// set — always, here — does so on a freshly spawned thread: ten threads per issuance
+    /// against `https://127.0.0.1:14000/dir`. An IP literal is its own address; names still go
+    /// to ureq's resolver.
+    #[derive(Default)]
+    struct LiteralFirstResolver(ureq::unversioned::resolver::DefaultResolver);
+
+    impl fmt::Debug for LiteralFirstResolver {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("LiteralFirstResolver")
+        }
+    }
+
+    impl ureq::unversioned::resolver::Resolver for LiteralFirstResolver {
+        fn resolve(
+            &self,
+            uri: &ureq::http::Uri,
+            config: &ureq::config::Config,
+            timeout: ureq::unversioned::transport::NextTimeout,
+        ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+            if let Some(addr) = ip_literal(uri) {
+                let mut addrs = self.empty();
+                addrs.push(addr);
+                return Ok(addrs);
+            }
+            self.0.resolve(uri, config, timeout)
+        }
+    }
+
+    /// The socket address of a URL whose host is an IP address (`[…]` for IPv6).
+    fn ip_literal(uri: &ureq::http::Uri) -> Option<std::net::SocketAddr> {
+        let host = uri.host()?;
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        let ip: std::net::IpAddr = host.parse().ok()?;
+        let port = uri.port_u16().or(match uri.scheme_str() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        })?;
+        Some(std::net::SocketAddr::new(ip, port))
     }
 
     /// A certificate given to [`ClientBuilder::add_root_pem`] could not be used.
@@ -487,6 +537,24 @@ mod default_client {
     #[cfg(test)]
     mod tests {
         use super::*;
+
+        #[test]
+        fn ip_literals_need_no_lookup() {
+            let addr = |u: &str| ip_literal(&u.parse().expect("a URI"));
+            assert_eq!(
+                addr("https://127.0.0.1:14000/dir"),
+                Some("127.0.0.1:14000".parse().expect("addr"))
+            );
+            assert_eq!(
+                addr("https://[::1]/dir"),
+                Some("[::1]:443".parse().expect("addr"))
+            );
+            assert_eq!(
+                addr("http://10.0.0.1/x"),
+                Some("10.0.0.1:80".parse().expect("addr"))
+            );
+            assert_eq!(addr("https://acme.example/dir"), None);
+        }
 
         #[test]
         fn agent_settings() {

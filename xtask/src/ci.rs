@@ -302,8 +302,9 @@ fn e2e(options: PebbleOptions, marker: Option<&str>) -> Result<Outcome> {
     let pebble = Pebble::start(options)?;
     let env = pebble.test_env();
     print!("{}", shell_exports(&env));
+    // Every failing binary is reported, not only the first: one run shows all that broke.
     let tested = run(cargo()
-        .args(test_args)
+        .args(["test", "--workspace", "--tests", "--no-fail-fast", "--"])
         .arg("--ignored")
         .args(&filters)
         .envs(env));
