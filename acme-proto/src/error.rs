@@ -64,6 +64,19 @@ pub enum Error {
         /// The start of the response body, for diagnosis.
         body_snippet: String,
     },
+    /// HTTP 429 or 503 without a problem document (a proxy, a load balancer, a maintenance
+    /// page): the server is overloaded or rate limiting, not broken. Its `Retry-After`, if
+    /// any, is kept; 503 is retried within the policy first, 429 is returned at once.
+    Unavailable {
+        /// The URL the request went to.
+        url: String,
+        /// 429 or 503.
+        status: u16,
+        /// When the server allows a new attempt, from its `Retry-After` header.
+        retry_after: Option<SystemTime>,
+        /// The start of the response body, for diagnosis.
+        body_snippet: String,
+    },
     /// The request could not be completed (reported by the adapter), after retries.
     Transport {
         /// The URL the request went to.
@@ -101,14 +114,19 @@ impl Error {
         self.problem().map(|p| &p.kind)
     }
 
-    /// For rate limits and `Retry-After`-bearing problems: when the CA allows a new attempt.
+    /// For rate limits and other `Retry-After`-bearing refusals: when the server allows a new
+    /// attempt.
     pub fn retry_after(&self) -> Option<SystemTime> {
-        self.problem().and_then(|p| p.retry_after)
+        match self {
+            Error::Unavailable { retry_after, .. } => *retry_after,
+            _ => self.problem().and_then(|p| p.retry_after),
+        }
     }
 
-    /// True for a `rateLimited` problem.
+    /// True for a `rateLimited` problem (whatever the HTTP status), and for a bare HTTP 429.
     pub fn is_rate_limited(&self) -> bool {
         self.problem_type() == Some(&ProblemType::RateLimited)
+            || matches!(self, Error::Unavailable { status: 429, .. })
     }
 
     pub(crate) fn protocol(
@@ -197,6 +215,30 @@ impl fmt::Display for Error {
                     f,
                     "protocol violation by the server (HTTP {status} from {url}): {reason}"
                 )?;
+                if !body_snippet.is_empty() {
+                    write!(f, "; body starts: {body_snippet:?}")?;
+                }
+                Ok(())
+            }
+            Error::Unavailable {
+                url,
+                status,
+                retry_after,
+                body_snippet,
+            } => {
+                let what = if *status == 429 {
+                    "rate limited"
+                } else {
+                    "unavailable"
+                };
+                write!(f, "the server is {what} (HTTP {status} from {url})")?;
+                if let Some(t) = retry_after {
+                    let secs = t
+                        .duration_since(SystemTime::UNIX_EPOCH)
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0);
+                    write!(f, ", retry after unix time {secs}")?;
+                }
                 if !body_snippet.is_empty() {
                     write!(f, "; body starts: {body_snippet:?}")?;
                 }

@@ -139,10 +139,14 @@
 //!   failures, bodies over [`http::MAX_BODY_SIZE`] and unusable URLs are not retried. A retry
 //!   whose first attempt took effect although its answer was lost is recognised: finalize
 //!   refused with `orderNotReady` re-reads the order, a challenge trigger refused with a 4xx
-//!   re-reads the challenge, and each goes on from the state found.
+//!   re-reads the challenge, and each goes on from the state found; a revocation retried into
+//!   `alreadyRevoked` or an account deactivation retried into `unauthorized` is success; a key
+//!   rollover whose retry is refused is confirmed (or not) by one read signed by the new key.
 //! - **Rate limits.** `rateLimited`, whatever the HTTP status, is never slept through nor
 //!   retried: it is returned at once as [`Error::Server`] with its retry time
-//!   ([`Error::is_rate_limited`], [`Error::retry_after`]).
+//!   ([`Error::is_rate_limited`], [`Error::retry_after`]). A 429 or 503 without a problem
+//!   document (a proxy, a maintenance page) is [`Error::Unavailable`], keeping its
+//!   `Retry-After`: 429 is returned at once, 503 retried like any transient failure first.
 //! - **Polling and deadlines.** Pending and processing orders are polled after the server's
 //!   `Retry-After`, clamped to `retry_after_min` – `retry_after_max` (100 ms – 60 s; garbage is
 //!   ignored), or else on a schedule that looks once quickly, then backs off: the first poll
@@ -155,12 +159,15 @@
 //!   (5 min from the challenge triggers) and the order must leave `processing` within
 //!   `issuance_timeout` (5 min from finalize, or from the re-read after a refused or lost
 //!   finalize). The last poll happens at the deadline; then the flow ends with
-//!   [`Error::Timeout`]. Adapters bound each request in time as well (30 s by default in the
+//!   [`Error::Timeout`]. An order still `pending` after its challenges were triggered has its
+//!   authorizations read after the 4th, 8th, 16th … poll and at the deadline, so that an
+//!   authorization that failed without the order saying so ends the flow at once with
+//!   [`Error::Authorization`]. Adapters bound each request in time as well (30 s by default in the
 //!   built-in HTTP clients).
 //! - **Error bodies.** A problem document is recognised by its media type or, whatever the
 //!   media type, by an ACME `type`; anything else (HTML or text from a proxy, an empty body,
 //!   JSON of another shape, a problem document with neither `type` nor `detail`) becomes
-//!   [`Error::Protocol`], naming the HTTP status, the URL and the first 200 characters of the
+//!   [`Error::Protocol`] (or [`Error::Unavailable`] for 429 and 503), naming the HTTP status, the URL and the first 200 characters of the
 //!   body, cleaned of control characters.
 //! - **Legal variations.** Unknown members are ignored and unknown statuses, types and
 //!   problem types kept ([`msgs::resources::OrderStatus::Unknown`] …); members of the wrong
@@ -193,8 +200,8 @@
 //! # Panics
 //!
 //! Nothing a server sends and nothing a caller passes makes this crate panic; a panic is a
-//! bug. The only exception is the test driver [`testing::drive`], which panics on purpose
-//! when a flow loops.
+//! bug. The only exception is the test driver `testing::drive` (feature `testing`), which
+//! panics on purpose when a flow loops.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

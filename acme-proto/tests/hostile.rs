@@ -2013,3 +2013,256 @@ fn test_signer_x(id: &str) -> TestSignerJwk {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Refusals without a problem document, dead ends a lazy CA hides, and lost answers to
+// requests that must not be applied twice
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_bare_429_is_a_rate_limit_returned_at_once_with_its_retry_time() {
+    let mut w = World::new(FakeConfig::default());
+    w.account().unwrap();
+    w.server.inject(
+        "/new-order",
+        respond(
+            429,
+            &[("Content-Type", "text/html"), ("Retry-After", "120")],
+            b"<html>Too Many Requests</html>",
+        ),
+    );
+    let err = w.issue(&["example.org"]).unwrap_err();
+    let refused_at = w.requests("/new-order")[0].at;
+    assert_eq!(
+        err,
+        Error::Unavailable {
+            url: "https://acme.test/new-order".into(),
+            status: 429,
+            retry_after: Some(refused_at + 120 * SECOND),
+            body_snippet: "<html>Too Many Requests</html>".into(),
+        }
+    );
+    assert!(err.is_rate_limited());
+    assert_eq!(err.retry_after(), Some(refused_at + 120 * SECOND));
+    // Not slept through, not retried.
+    assert_eq!(w.requests("/new-order").len(), 1);
+    assert_eq!(w.clock, refused_at);
+}
+
+#[test]
+fn a_bare_503_is_retried_and_its_long_retry_time_is_kept_when_the_budget_ends() {
+    // Within the policy's 60 s cap: waited for, then the retry succeeds.
+    let mut w = World::new(FakeConfig::default());
+    w.account().unwrap();
+    w.server.inject(
+        "/new-order",
+        respond(503, &[("Retry-After", "30")], b"Service Unavailable"),
+    );
+    w.issue(&["example.org"]).unwrap();
+    assert_eq!(w.gaps("/new-order"), [30 * SECOND]);
+
+    // An hour away: returned with that time rather than slept through.
+    let mut w = World::new(FakeConfig::default());
+    w.account().unwrap();
+    w.server.inject(
+        "/new-order",
+        respond(503, &[("Retry-After", "3600")], b"down for maintenance"),
+    );
+    let err = w.issue(&["example.org"]).unwrap_err();
+    let refused_at = w.requests("/new-order")[0].at;
+    assert_eq!(
+        err,
+        Error::Unavailable {
+            url: "https://acme.test/new-order".into(),
+            status: 503,
+            retry_after: Some(refused_at + 3600 * SECOND),
+            body_snippet: "down for maintenance".into(),
+        }
+    );
+    assert!(!err.is_rate_limited());
+    assert_eq!(w.requests("/new-order").len(), 1);
+}
+
+/// Rewrite: the order keeps saying `pending`, whatever happened to its authorizations.
+fn always_pending(_: &mut u16, _: &mut Vec<(String, String)>, body: &mut Value) {
+    if let Some(order) = body.as_object_mut() {
+        order.insert("status".into(), json!("pending"));
+        order.remove("error");
+    }
+}
+
+#[test]
+fn an_order_left_pending_after_its_authorization_failed_reports_the_authorization() {
+    let mut w = World::new(FakeConfig::default());
+    w.account().unwrap();
+    w.server.rewrite("/order/", always_pending);
+    let err = w
+        .issue_with(&["example.org"], |flow, server, ev| {
+            if let Event::Challenges(list) = ev {
+                server.publish_raw(list[0].token(), "not-the-key-authorization");
+                flow.challenges_ready();
+            }
+        })
+        .unwrap_err();
+    match err {
+        Error::Authorization {
+            identifier,
+            status,
+            challenge,
+            problem,
+        } => {
+            assert_eq!(identifier, Identifier::dns("example.org").unwrap());
+            assert_eq!(status, AuthorizationStatus::Invalid);
+            assert_eq!(challenge, Some(ChallengeType::Http01));
+            let p = problem.unwrap();
+            assert_eq!(p.kind, ProblemType::IncorrectResponse);
+            assert_eq!(
+                p.detail.as_deref(),
+                Some("key authorization mismatch: got \"not-the-key-authorization\"")
+            );
+        }
+        e => panic!("unexpected {e:?}"),
+    }
+    // Four polls of the pending order (50 ms, 250 ms, 500 ms, 1 s apart), then its
+    // authorization: not five minutes of polling.
+    assert_eq!(
+        w.paths()[5..],
+        [
+            "POST /chall/",
+            "POST /order/",
+            "POST /order/",
+            "POST /order/",
+            "POST /order/",
+            "POST /authz/"
+        ]
+    );
+    let triggered = w.requests("/chall/")[0].at;
+    assert_eq!(
+        w.clock.duration_since(triggered).unwrap(),
+        Duration::from_millis(1800)
+    );
+}
+
+#[test]
+fn a_pending_order_with_pending_authorizations_is_inspected_sparingly_until_the_deadline() {
+    // The CA never validates: authorizations stay pending. They are read after polls 4, 8,
+    // 16, 32, 64 and once more at the deadline, and the flow then times out naming them.
+    let mut w = World::new(FakeConfig::default());
+    w.account().unwrap();
+    w.server.rewrite("/order/", always_pending);
+    w.server.rewrite("/authz/", |_, _, body| {
+        body["status"] = json!("pending");
+    });
+    let err = w.issue(&["example.org"]).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Timeout {
+            what: "authorizations to become valid (pending: dns:example.org)".into(),
+            url: "https://acme.test/order/5".into(),
+        }
+    );
+    let polls = w.requests("/order/").len();
+    let authz_reads = w.requests("/authz/").len() - 1;
+    // Polls at 0.05, 0.3, 0.8, 1.8, 3.8 and 7.8 s, then every 5 s to 297.8 s, and a last
+    // one at the deadline (300 s): 6 + 58 + 1.
+    assert_eq!((polls, authz_reads), (65, 6));
+    let triggered = w.requests("/chall/")[0].at;
+    assert_eq!(
+        w.clock.duration_since(triggered).unwrap(),
+        Duration::from_secs(300)
+    );
+}
+
+fn lost(kind: TransportErrorKind) -> Injection {
+    Injection::Lost(TransportError::new(kind, "lost"))
+}
+
+#[test]
+fn revocation_whose_answer_was_lost_is_done_when_the_retry_finds_it_revoked() {
+    let mut w = World::new(FakeConfig::default());
+    w.account().unwrap();
+    let bundle = w.issue(&["example.org"]).unwrap();
+    let der = w
+        .server
+        .certificate_der(&bundle.certificate_url)
+        .unwrap()
+        .to_vec();
+    w.server.inject("/revoke", lost(TransportErrorKind::Io));
+    w.run(RevocationFlow::by_account(&der, None)).unwrap();
+    assert!(w.server.is_revoked(&der));
+    let statuses: Vec<u16> = w.requests("/revoke").iter().map(|l| l.status).collect();
+    // The first was applied (its answer lost), the retry refused.
+    assert_eq!(statuses, [200, 400]);
+
+    // Revoked by someone else (no lost answer of ours): the refusal stands, typed.
+    let err = w.run(RevocationFlow::by_account(&der, None)).unwrap_err();
+    assert_eq!(err.problem_type(), Some(&ProblemType::AlreadyRevoked));
+}
+
+#[test]
+fn account_deactivation_whose_answer_was_lost_is_done_when_the_retry_is_refused() {
+    let mut w = World::new(FakeConfig::default());
+    let account = w.account().unwrap();
+    w.server.inject("/acct/", lost(TransportErrorKind::Timeout));
+    let flow = AccountFlow::deactivate(&w.session).unwrap();
+    let deactivated = w.run(flow).unwrap();
+    assert_eq!(deactivated.url, account.url);
+    assert_eq!(
+        deactivated.resource.status,
+        Some(acme_proto::msgs::resources::AccountStatus::Deactivated)
+    );
+    assert_eq!(w.server.account_status(&account.url), Some("deactivated"));
+    let statuses: Vec<u16> = w.requests("/acct/").iter().map(|l| l.status).collect();
+    assert_eq!(statuses, [200, 401]);
+}
+
+#[test]
+fn key_rollover_whose_answer_was_lost_is_confirmed_with_the_new_key() {
+    let mut w = World::new(FakeConfig::default());
+    let account = w.account().unwrap();
+    w.server
+        .inject("/key-change", lost(TransportErrorKind::Timeout));
+    w.run(KeyRolloverFlow::new(key("k2"))).unwrap();
+    assert_eq!(w.session.account().unwrap().key.jwk(), key("k2").jwk());
+    // The retry, signed by the old key, is refused; one read signed by the new key confirms.
+    let paths = w.paths();
+    let first = paths.iter().position(|p| p == "POST /key-change").unwrap();
+    assert_eq!(
+        paths[first..],
+        [
+            "POST /key-change",
+            "HEAD /nonce",
+            "POST /key-change",
+            "POST /acct/"
+        ]
+    );
+    let statuses: Vec<u16> = w.requests("/key-change").iter().map(|l| l.status).collect();
+    assert_eq!(statuses[0], 200);
+    assert_ne!(statuses[1], 200);
+    assert_eq!(w.requests("/acct/")[0].status, 200);
+    // The new key works; the old one is gone.
+    w.issue(&["example.org"]).unwrap();
+    assert_eq!(
+        w.run(AccountFlow::find(key("k2"))).unwrap().url,
+        account.url
+    );
+    let err = w.run(AccountFlow::find(key("k1"))).unwrap_err();
+    assert_eq!(err.problem_type(), Some(&ProblemType::AccountDoesNotExist));
+}
+
+#[test]
+fn key_rollover_refused_after_a_gateway_error_keeps_the_old_key() {
+    // A 502 may hide a rollover that went through; here it did not, and the retry is
+    // refused for a reason of its own: the check with the new key fails, the old key stays.
+    let mut w = World::new(FakeConfig::default());
+    w.account().unwrap();
+    w.server
+        .inject("/key-change", respond(502, &[], b"Bad Gateway"));
+    w.server
+        .inject("/key-change", problem_with(400, "malformed", &[]));
+    let err = w.run(KeyRolloverFlow::new(key("k2"))).unwrap_err();
+    assert_eq!(err.problem_type(), Some(&ProblemType::Malformed));
+    assert_eq!(w.session.account().unwrap().key.jwk(), key("k1").jwk());
+    assert_ne!(w.requests("/acct/")[0].status, 200);
+    w.issue(&["example.org"]).unwrap();
+}

@@ -1057,7 +1057,7 @@ fn check_challenges(list: &[ChallengeToSolve], session: &Session) {
 
 fn check_error(e: &Error) {
     let _ = (e.to_string(), e.retry_after(), e.is_rate_limited());
-    if let Error::Protocol { body_snippet, .. } = e {
+    if let Error::Protocol { body_snippet, .. } | Error::Unavailable { body_snippet, .. } = e {
         assert!(body_snippet.len() <= MAX_SNIPPET);
     }
 }

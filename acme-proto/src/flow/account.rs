@@ -7,6 +7,7 @@ use super::{Flow, Output, Session};
 use crate::error::Error;
 use crate::http::{Endpoint, RequestId, Response, TransportError};
 use crate::msgs::jws;
+use crate::msgs::problem::ProblemType;
 use crate::msgs::resources::AccountResource;
 use crate::signer::{MacKey, Signer};
 use serde_json::{Map, Value, json};
@@ -202,11 +203,33 @@ impl AccountFlow {
     }
 
     /// Deactivate the account (RFC 8555 §7.3.6). Irreversible: later requests signed by it
-    /// fail with `unauthorized`.
+    /// fail with `unauthorized`. When that refusal answers a retry whose first attempt's
+    /// answer was lost, the deactivation was ours: the result is the deactivated account.
     pub fn deactivate(session: &Session) -> Result<AccountFlow, Error> {
-        Self::at_account(
-            session,
-            json!({ "status": "deactivated" }).to_string().into_bytes(),
-        )
+        let url = session
+            .account
+            .as_ref()
+            .map(|a| a.url.clone())
+            .ok_or_else(|| Error::Usage("no account in this session".into()))?;
+        let payload = json!({ "status": "deactivated" }).to_string().into_bytes();
+        let call = Call::post_kid(Endpoint::Account, Target::Url(url.clone()), payload);
+        Ok(AccountFlow(Chain::reconciling(
+            call,
+            move |session, _, r, maybe_applied| {
+                Next::Done(match r {
+                    Err(e)
+                        if maybe_applied
+                            && e.problem_type() == Some(&ProblemType::Unauthorized) =>
+                    {
+                        Ok(Account {
+                            url: url.clone(),
+                            resource: AccountResource::deactivated(),
+                            created: false,
+                        })
+                    }
+                    r => r.and_then(|reply| parse_account(session, None, reply)),
+                })
+            },
+        )))
     }
 }

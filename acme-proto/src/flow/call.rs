@@ -144,6 +144,9 @@ pub(crate) struct Call {
     state: State,
     bad_nonce: u32,
     transient: u32,
+    /// An earlier attempt of this POST may have been acted on although its answer never
+    /// arrived (timeout, reset, 5xx from a proxy): the retry may meet the effect of the first.
+    maybe_applied: bool,
     /// A finished result not yet handed to the flow (errors found while polling).
     pending: Option<Result<Reply, Error>>,
 }
@@ -197,6 +200,7 @@ impl Call {
             state: State::Ready,
             bad_nonce: 0,
             transient: 0,
+            maybe_applied: false,
             pending: None,
         }
     }
@@ -348,6 +352,13 @@ impl Call {
         }
     }
 
+    /// True when an earlier attempt of this (POST) call may have reached the server and been
+    /// acted on before its answer was lost: a retry of a non-idempotent request (revocation,
+    /// deactivation, key rollover) can then fail *because* the first attempt succeeded.
+    pub(crate) fn maybe_applied(&self) -> bool {
+        self.maybe_applied
+    }
+
     /// True if `id` belongs to this call's outstanding request.
     pub(crate) fn owns(&self, id: RequestId) -> bool {
         matches!(self.state, State::AwaitDirectory(x) | State::AwaitNonce(x) | State::AwaitResponse(x) if x == id)
@@ -497,6 +508,8 @@ impl Call {
                     return Some(Err(err));
                 }
                 if is_retryable(status, &err) {
+                    // A gateway's 5xx says nothing about whether the CA acted.
+                    self.maybe_applied |= matches!(self.kind, Kind::Post { .. });
                     let wait = headers::retry_after(&parts.headers, now);
                     return self.retry_later(session, now, wait, err);
                 }
@@ -531,6 +544,14 @@ impl Call {
             error.kind,
             TransportErrorKind::Connect | TransportErrorKind::Timeout | TransportErrorKind::Io
         );
+        // A refused connection carried nothing; a timeout or a reset may have come after
+        // the server acted.
+        if matches!(self.state, State::AwaitResponse(_))
+            && matches!(self.kind, Kind::Post { .. })
+            && error.kind != TransportErrorKind::Connect
+        {
+            self.maybe_applied = true;
+        }
         let err = Error::Transport { url, error };
         if retryable {
             // The nonce of a request that may have reached the server is spent either way;
@@ -581,6 +602,12 @@ pub(crate) fn error_from_response(
                 problem,
             }
         }
+        None if matches!(status, 429 | 503) && !(declared && empty) => Error::Unavailable {
+            url: url.to_owned(),
+            status,
+            retry_after: headers::retry_after(hdrs, now),
+            body_snippet: snippet(body),
+        },
         None => {
             let ct = headers::media_type(hdrs).unwrap_or_else(|| "no content type".into());
             let reason = if declared && empty {

@@ -319,6 +319,9 @@ pub struct CertificateBundle {
 const MAX_ALTERNATES: usize = 8;
 /// Most finalize attempts (a CA may answer `orderNotReady` while it catches up).
 const MAX_FINALIZE: u32 = 3;
+/// The first poll of a still-`pending` order after which its authorizations are read too;
+/// then at every power of two, and once at the deadline.
+const FIRST_INSPECTION: u32 = 4;
 
 #[derive(Debug)]
 enum Phase {
@@ -335,6 +338,9 @@ enum Phase {
     Download,
     Alternate(usize),
     Diagnose(usize),
+    /// The order is still `pending` after its challenges were triggered: the solved
+    /// authorizations are read, in case one failed without the order saying so.
+    Inspect(usize),
     Done,
 }
 
@@ -355,6 +361,7 @@ pub struct IssueFlow {
     polls: u32,
     deadline: Option<SystemTime>,
     finalize_attempts: u32,
+    inspected_at_deadline: bool,
     replaces_dropped: bool,
     certificate_url: Option<String>,
     pem: Option<String>,
@@ -390,6 +397,7 @@ impl IssueFlow {
             polls: 0,
             deadline: None,
             finalize_attempts: 0,
+            inspected_at_deadline: false,
             replaces_dropped: false,
             certificate_url: None,
             pem: None,
@@ -580,7 +588,19 @@ impl IssueFlow {
                     if self.deadline.is_none() {
                         self.deadline = Some(later(now, session.policy.validation_timeout));
                     }
-                    self.start_poll(session, now, Some(&reply.headers));
+                    // RFC 8555 §7.1.6 makes the order `invalid` once an authorization fails,
+                    // but not every CA does so at once (or at all): rather than poll a
+                    // pending order to the deadline, look at the authorizations now and then.
+                    let at_deadline = self.deadline.is_some_and(|d| now >= d);
+                    let checkpoint = self.polls >= FIRST_INSPECTION && self.polls.is_power_of_two();
+                    if (checkpoint || at_deadline && !self.inspected_at_deadline)
+                        && !self.to_solve.is_empty()
+                    {
+                        self.inspected_at_deadline |= at_deadline;
+                        self.inspect(0);
+                    } else {
+                        self.start_poll(session, now, Some(&reply.headers));
+                    }
                 }
             }
             OrderStatus::Invalid => self.diagnose(reply),
@@ -611,6 +631,20 @@ impl IssueFlow {
         self.authzs.clear();
         self.call = Some(Call::post_as_get(Endpoint::Authorization, urls[0].clone()));
         self.phase = Phase::Diagnose(0);
+    }
+
+    /// Read the authorization of the `i`-th solved challenge (see [`Phase::Inspect`]).
+    fn inspect(&mut self, i: usize) {
+        match self.to_solve.get(i) {
+            Some(c) => {
+                self.call = Some(Call::post_as_get(
+                    Endpoint::Authorization,
+                    c.authorization_url.clone(),
+                ));
+                self.phase = Phase::Inspect(i);
+            }
+            None => self.fail(Error::Usage("no authorization to inspect".into())),
+        }
     }
 
     /// An authorization in a dead-end state, as an error.
@@ -772,6 +806,26 @@ impl IssueFlow {
                     });
                 } else {
                     self.after_authorizations(session, now, &reply);
+                }
+            }
+            Phase::Inspect(i) => {
+                let authz: AuthorizationResource = match reply.json("authorization") {
+                    Ok(a) => a,
+                    Err(e) => return self.fail(e),
+                };
+                if !matches!(
+                    authz.status,
+                    AuthorizationStatus::Valid
+                        | AuthorizationStatus::Pending
+                        | AuthorizationStatus::Unknown(_)
+                ) {
+                    let e = self.authz_error(&authz);
+                    return self.fail(e);
+                }
+                if i + 1 < self.to_solve.len() {
+                    self.inspect(i + 1);
+                } else {
+                    self.start_poll(session, now, None);
                 }
             }
             Phase::Trigger(i) | Phase::Recheck(i, _) => {

@@ -9,6 +9,7 @@ use crate::http::{Endpoint, RequestId, Response, TransportError};
 use crate::msgs::headers;
 use crate::msgs::identifier::Identifier;
 use crate::msgs::jws::{self, KeyRef};
+use crate::msgs::problem::ProblemType;
 use crate::msgs::resources::{
     AuthorizationResource, ChallengeResource, Directory, OrderResource, OrdersList,
     RenewalInfoResource,
@@ -25,8 +26,10 @@ pub(crate) enum Next<T> {
     Call(Call),
 }
 
+/// The reply handler; its last argument says whether an earlier attempt of the call may have
+/// been acted on by the server although its answer was lost ([`Call::maybe_applied`]).
 type OnReply<T> =
-    Box<dyn FnMut(&mut Session, SystemTime, Result<Reply, Error>) -> Next<T> + Send + Sync>;
+    Box<dyn FnMut(&mut Session, SystemTime, Result<Reply, Error>, bool) -> Next<T> + Send + Sync>;
 
 /// A chain of calls; the reply handler decides whether another call follows.
 pub(crate) struct Chain<T> {
@@ -44,6 +47,19 @@ impl<T> Chain<T> {
         + Sync
         + 'static,
     ) -> Self {
+        let mut on_reply = on_reply;
+        Self::reconciling(call, move |session, now, r, _| on_reply(session, now, r))
+    }
+
+    /// A chain whose handler also learns whether a failed non-idempotent request may have
+    /// taken effect before its answer was lost, to tell "already done" from "refused".
+    pub(crate) fn reconciling(
+        call: Call,
+        on_reply: impl FnMut(&mut Session, SystemTime, Result<Reply, Error>, bool) -> Next<T>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
         Chain {
             call: Some(call),
             on_reply: Box::new(on_reply),
@@ -53,7 +69,8 @@ impl<T> Chain<T> {
     }
 
     fn settle(&mut self, session: &mut Session, now: SystemTime, r: Result<Reply, Error>) {
-        match (self.on_reply)(session, now, r) {
+        let maybe_applied = self.call.as_ref().is_some_and(Call::maybe_applied);
+        match (self.on_reply)(session, now, r, maybe_applied) {
             Next::Done(d) => {
                 self.call = None;
                 self.done = Some(d);
@@ -342,7 +359,8 @@ impl RevocationReason {
 
 chain_flow! {
     /// Revoke a certificate (RFC 8555 §7.6). `alreadyRevoked` comes back as
-    /// [`Error::Server`] with that problem type; callers may treat it as done.
+    /// [`Error::Server`] with that problem type; callers may treat it as done. When it answers
+    /// a retry whose first attempt's answer was lost, the revocation was ours: success.
     RevocationFlow => ()
 }
 
@@ -359,7 +377,17 @@ impl RevocationFlow {
             auth,
             Box::new(move |_, _| Ok(payload.clone())),
         );
-        RevocationFlow(Chain::new(call, |_, _, r| Next::Done(r.map(|_| ()))))
+        RevocationFlow(Chain::reconciling(call, |_, _, r, maybe_applied| {
+            Next::Done(match r {
+                // Our own first attempt revoked it; only its answer was lost.
+                Err(e)
+                    if maybe_applied && e.problem_type() == Some(&ProblemType::AlreadyRevoked) =>
+                {
+                    Ok(())
+                }
+                r => r.map(|_| ()),
+            })
+        }))
     }
 
     /// Revoke, signed by the account key (`kid`).
@@ -379,7 +407,8 @@ impl RevocationFlow {
 
 chain_flow! {
     /// Roll the account over to a new key (RFC 8555 §7.3.5). On success the session signs
-    /// with the new key.
+    /// with the new key. If a retry fails after an attempt whose answer was lost, one
+    /// POST-as-GET signed by the new key tells whether that attempt took effect.
     KeyRolloverFlow => ()
 }
 
@@ -410,13 +439,40 @@ impl KeyRolloverFlow {
             Auth::Account,
             payload,
         );
-        KeyRolloverFlow(Chain::new(call, move |session, _, r| {
-            Next::Done(r.map(|_| {
-                if let Some(acct) = session.account.as_mut() {
-                    acct.key = new_key.clone();
+        // Set while checking, with the new key, whether a lost first attempt went through:
+        // the old key and the error the retry met.
+        let mut checking: Option<(Arc<dyn Signer>, Error)> = None;
+        KeyRolloverFlow(Chain::reconciling(
+            call,
+            move |session, _, r, maybe_applied| {
+                let Some(acct) = session.account.as_mut() else {
+                    return Next::Done(Err(Error::Usage("the session lost its account".into())));
+                };
+                if let Some((old_key, refusal)) = checking.take() {
+                    return Next::Done(match r {
+                        Ok(_) => Ok(()),
+                        Err(_) => {
+                            acct.key = old_key;
+                            Err(refusal)
+                        }
+                    });
                 }
-            }))
-        }))
+                match r {
+                    Ok(_) => {
+                        acct.key = new_key.clone();
+                        Next::Done(Ok(()))
+                    }
+                    // The retry was signed with the old key, which the CA no longer knows if
+                    // the first attempt went through: ask with the new key.
+                    Err(e) if maybe_applied => {
+                        let old_key = std::mem::replace(&mut acct.key, new_key.clone());
+                        checking = Some((old_key, e));
+                        Next::Call(Call::post_as_get(Endpoint::Account, acct.url.clone()))
+                    }
+                    Err(e) => Next::Done(Err(e)),
+                }
+            },
+        ))
     }
 }
 

@@ -316,6 +316,19 @@ pub struct AccountResource {
     pub orders: Option<String>,
 }
 
+impl AccountResource {
+    /// What is known of an account whose deactivation the CA confirmed only by refusing
+    /// everything after it.
+    pub(crate) fn deactivated() -> AccountResource {
+        AccountResource {
+            status: Some(AccountStatus::Deactivated),
+            contact: Vec::new(),
+            terms_of_service_agreed: None,
+            orders: None,
+        }
+    }
+}
+
 /// An order object (RFC 8555 §7.1.3).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
