@@ -47,17 +47,18 @@ mod default_client {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
+    use acme_crypto::tls_client;
+    use acme_proto::http::transport::{self, body_too_large, check_content_length};
     use acme_proto::http::{
         MAX_BODY_SIZE, Method, Request, Response, TransportError, TransportErrorKind,
     };
     use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
     use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
     use super::HttpClient;
 
     /// Redirects followed for a request whose `follow_redirects` is true.
-    const MAX_REDIRECTS: u32 = 5;
+    const MAX_REDIRECTS: u32 = transport::MAX_REDIRECTS as u32;
     const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
     const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -156,20 +157,8 @@ mod default_client {
         /// Fails if `pem` holds no certificate, a block cannot be decoded, or a certificate
         /// cannot serve as a trust anchor. Other PEM blocks (keys) are ignored.
         pub fn add_root_pem(mut self, pem: &[u8]) -> Result<Self, InvalidRootCertificate> {
-            let mut found = Vec::new();
-            for cert in CertificateDer::pem_slice_iter(pem) {
-                let cert = cert.map_err(|e| InvalidRootCertificate(format!("bad PEM: {e}")))?;
-                // Check now that it parses as a trust anchor: rustls would skip it silently.
-                rustls::RootCertStore::empty()
-                    .add(cert.clone())
-                    .map_err(|e| InvalidRootCertificate(format!("unusable certificate: {e}")))?;
-                found.push(cert);
-            }
-            if found.is_empty() {
-                return Err(InvalidRootCertificate(
-                    "no CERTIFICATE block in the PEM input".to_owned(),
-                ));
-            }
+            let found = tls_client::parse_root_pem(pem)
+                .map_err(|e| InvalidRootCertificate(e.to_string()))?;
             tracing::debug!(count = found.len(), "added extra trusted root certificates");
             self.extra_roots.extend(found);
             Ok(self)
@@ -343,9 +332,8 @@ mod default_client {
             let fail = |kind: TransportErrorKind, detail: &dyn fmt::Display| {
                 TransportError::new(kind, format!("{method} {url}: {detail}"))
             };
-            let uri = self
-                .check_url(&url)
-                .map_err(|e| fail(TransportErrorKind::InvalidUrl, &e))?;
+            let uri = transport::parse_url(&url, self.allow_http)
+                .map_err(|e| fail(e.kind, &e.message))?;
 
             // ureq refuses a body (even an empty one) on GET, HEAD and the like; say so plainly
             // rather than report a protocol error.
@@ -367,24 +355,9 @@ mod default_client {
             .map_err(|e| fail(classify(&e), &e))?;
 
             let (parts, body) = response.into_parts();
-            // Refuse early when the declared length is already too much (a HEAD answer, or a
-            // status without content, declares a length it does not send).
-            let bodiless = method == Method::HEAD
-                || parts.status.is_informational()
-                || parts.status == http::StatusCode::NO_CONTENT
-                || parts.status == http::StatusCode::NOT_MODIFIED;
-            let declared = parts
-                .headers
-                .get(http::header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok());
-            let limit = self.max_body_size as u64;
-            if let Some(declared) = declared.filter(|&n| !bodiless && n > limit) {
-                return Err(fail(
-                    TransportErrorKind::BodyTooLarge,
-                    &format_args!("Content-Length {declared} exceeds the {limit}-byte limit"),
-                ));
-            }
+            // Refuse early when the declared length is already too much.
+            check_content_length(&method, parts.status, &parts.headers, self.max_body_size)
+                .map_err(|e| fail(e.kind, &e.message))?;
             let body =
                 read_capped(body.into_reader(), self.max_body_size).map_err(|e| fail(e.0, &e.1))?;
 
@@ -393,26 +366,6 @@ mod default_client {
             *out.version_mut() = parts.version;
             *out.headers_mut() = parts.headers;
             Ok(out)
-        }
-
-        /// Parses the URL and enforces the scheme policy before any connection is made.
-        fn check_url(&self, url: &str) -> Result<http::Uri, String> {
-            let uri: http::Uri = url.parse().map_err(|e| format!("unparsable URL: {e}"))?;
-            match uri.scheme_str() {
-                Some("https") => {}
-                Some("http") if self.allow_http => {}
-                Some("http") => {
-                    return Err(
-                        "plain http:// is not allowed (see ClientBuilder::allow_http)".into(),
-                    );
-                }
-                Some(other) => return Err(format!("unsupported scheme {other:?}")),
-                None => return Err("the URL has no scheme".into()),
-            }
-            if uri.host().is_none_or(str::is_empty) {
-                return Err("the URL has no host".into());
-            }
-            Ok(uri)
         }
 
         fn send<B: ureq::AsSendBody>(
@@ -463,10 +416,8 @@ mod default_client {
             (classify(&e), format!("reading the body: {e}"))
         })?;
         if body.len() > cap {
-            return Err((
-                TransportErrorKind::BodyTooLarge,
-                format!("the body exceeds the {cap}-byte limit"),
-            ));
+            let error = body_too_large(cap);
+            return Err((error.kind, error.message));
         }
         Ok(body)
     }

@@ -18,6 +18,7 @@
 //! | an account stored between runs (directory, account URL, PKCS#8 key) as a `0600` JSON file | [`AccountFile`] |
 //! | tls-alpn-01 challenge certificate (RFC 8737) | [`tls_alpn01_certificate`] |
 //! | tls-alpn-01 responder: a rustls certificate resolver (feature `rustls`) | `TlsAlpn01Resolver` |
+//! | the adapters' TLS client configuration: `ring` provider, extra roots, URL checks (feature `rustls`) | `tls_client` |
 //! | dns-01 by RFC 2136 dynamic update with TSIG, TXT propagation queries (feature `rfc2136`) | `dns` |
 //!
 //! ```
@@ -54,7 +55,9 @@
 //!   (`default-features = false`). Without it, RSA keys are refused with
 //!   [`Error::UnsupportedAlgorithm`]; RSA *public* keys in [`jwk_from_spki_der`] still work.
 //! - `rustls`: `TlsAlpn01Resolver`, a rustls `ResolvesServerCert` serving tls-alpn-01
-//!   certificates (enabled by the adapters' `tls-alpn-01` feature).
+//!   certificates (enabled by the adapters' `tls-alpn-01` feature), and `tls_client`, the
+//!   rustls client configuration of the adapters' default HTTP clients (enabled by their
+//!   `default-client` feature).
 //! - `rfc2136`: the `dns` module: RFC 2136 dynamic updates with TSIG and TXT queries, sans-IO,
 //!   on `hickory-proto` (enabled by the adapters' `rfc2136` feature).
 //!
@@ -87,6 +90,8 @@ mod pem;
 mod renewal;
 #[cfg(test)]
 mod tests;
+#[cfg(feature = "rustls")]
+pub mod tls_client;
 
 pub use account_file::{ACCOUNT_FILE_VERSION, AccountFile};
 pub use alpn::{

@@ -3,11 +3,14 @@
 //! The core speaks the [`http`] crate's types (hyper, ureq and reqwest all do), with one
 //! deliberate exception: a [`Request`]'s URL stays the exact string the server wrote, because
 //! the JWS `url` header must match it byte for byte (RFC 8555 §6.4). Adapters parse it
-//! only to open a connection.
+//! only to open a connection; [`transport`] holds the URL, redirect and body-size rules they
+//! all apply.
 
 use std::fmt;
 
 pub use http::{HeaderMap, HeaderValue, Method, StatusCode};
+
+pub mod transport;
 
 /// The largest response body the core accepts; adapters should stop reading at this size and
 /// report [`TransportErrorKind::BodyTooLarge`]. Certificate chains are a few kilobytes; the

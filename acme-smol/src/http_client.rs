@@ -26,9 +26,12 @@ mod default_client {
     use std::task::{Context, Poll};
     use std::time::{Duration, Instant};
 
+    use acme_async::http_client::{follow_redirects, run_with_timeout};
+    use acme_crypto::tls_client;
+    use acme_proto::http::transport::{append_capped, check_content_length};
     use acme_proto::http::{
-        HeaderMap, HeaderValue, MAX_BODY_SIZE, Method, Request, Response, StatusCode,
-        TransportError, TransportErrorKind,
+        HeaderMap, HeaderValue, MAX_BODY_SIZE, Method, Request, Response, TransportError,
+        TransportErrorKind,
     };
     use async_io::{Async, Timer};
     use futures_lite::future;
@@ -36,7 +39,7 @@ mod default_client {
     use futures_rustls::TlsConnector;
     use futures_rustls::client::TlsStream;
     use http::Uri;
-    use http::header::{CONTENT_LENGTH, HOST, LOCATION};
+    use http::header::HOST;
     use http::uri::PathAndQuery;
     use http_body_util::{BodyExt, Full};
     use hyper::body::{Bytes, Incoming};
@@ -46,10 +49,7 @@ mod default_client {
     use tracing::debug;
 
     use super::{BoxFuture, HttpClient};
-    use crate::tls;
 
-    /// Redirect hops followed at most, for requests that allow redirects.
-    const MAX_REDIRECTS: usize = 5;
     /// How long an idle pooled connection is kept.
     const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
     /// Idle connections kept per (scheme, host, port).
@@ -108,7 +108,9 @@ mod default_client {
         /// Trusts the certificates of `pem` (one or more `CERTIFICATE` blocks) in addition to
         /// the webpki roots. Fails if a block is malformed or there is none.
         pub fn add_root_pem(mut self, pem: &[u8]) -> Result<Self, BuildError> {
-            self.extra_roots.extend(tls::parse_root_pem(pem)?);
+            let roots =
+                tls_client::parse_root_pem(pem).map_err(|e| BuildError::new(e.to_string()))?;
+            self.extra_roots.extend(roots);
             Ok(self)
         }
 
@@ -143,7 +145,9 @@ mod default_client {
 
         /// Builds the client.
         pub fn build(self) -> Result<DefaultClient, BuildError> {
-            let tls_config = tls::client_config(&self.extra_roots)?;
+            let tls_config =
+                tls_client::client_config(webpki_roots::TLS_SERVER_ROOTS, &self.extra_roots)
+                    .map_err(|e| BuildError::new(e.to_string()))?;
             Ok(DefaultClient {
                 inner: Arc::new(Inner {
                     tls: TlsConnector::from(Arc::new(tls_config)),
@@ -298,35 +302,13 @@ mod default_client {
         }
 
         async fn run(&self, request: Request) -> Result<Response, TransportError> {
-            let mut uri = parse_url(&request.url, self.inner.allow_http)?;
-            let follow = request.follow_redirects && request.method == Method::GET;
-            let body = Bytes::from(request.body);
-            let mut hops = 0;
-            loop {
-                let response = self
-                    .send_once(&request.method, &uri, &request.headers, &body)
-                    .await?;
-                if !(follow && is_redirect(response.status())) {
-                    return Ok(response);
-                }
-                let Some(location) = response
-                    .headers()
-                    .get(LOCATION)
-                    .and_then(|l| l.to_str().ok())
-                else {
-                    return Ok(response);
-                };
-                if hops == MAX_REDIRECTS {
-                    return Err(TransportError::new(
-                        TransportErrorKind::Other,
-                        format!("more than {MAX_REDIRECTS} redirects"),
-                    ));
-                }
-                hops += 1;
-                let next = resolve_location(&uri, location)?;
-                debug!(id = ?request.id, status = %response.status(), location = %next, "following redirect");
-                uri = parse_url(&next, self.inner.allow_http)?;
-            }
+            let parse = |url: &str| tls_client::parse_url(url, self.inner.allow_http);
+            let body = Bytes::from(request.body.clone());
+            let (method, headers, body) = (&request.method, &request.headers, &body);
+            follow_redirects(&request, parse, |uri| async move {
+                self.send_once(method, &uri, headers, body).await
+            })
+            .await
         }
 
         /// One request on a pooled or new connection, retried once on a new connection when
@@ -451,7 +433,7 @@ mod default_client {
                 debug!(%error, "could not set TCP_NODELAY");
             }
             let stream = if key.https {
-                let name = tls::server_name(&key.host).ok_or_else(|| {
+                let name = tls_client::server_name(&key.host).ok_or_else(|| {
                     TransportError::new(
                         TransportErrorKind::InvalidUrl,
                         format!("{:?} is not a valid TLS server name", key.host),
@@ -486,33 +468,11 @@ mod default_client {
 
     impl HttpClient for DefaultClient {
         fn execute(&self, request: Request) -> BoxFuture<'_, Result<Response, TransportError>> {
-            Box::pin(async move {
-                let (id, endpoint) = (request.id, request.endpoint);
-                debug!(?id, ?endpoint, method = %request.method, url = %request.url, "sending request");
-                let started = Instant::now();
-                let timeout = self.inner.timeout;
-                let result = future::or(self.run(request), async {
-                    Timer::after(timeout).await;
-                    Err(TransportError::new(
-                        TransportErrorKind::Timeout,
-                        format!("no complete response within {timeout:?}"),
-                    ))
-                })
-                .await;
-                match &result {
-                    Ok(response) => debug!(
-                        ?id,
-                        status = %response.status(),
-                        body_len = response.body().len(),
-                        elapsed = ?started.elapsed(),
-                        "response received"
-                    ),
-                    Err(error) => {
-                        debug!(?id, kind = ?error.kind, message = %error.message, "request failed")
-                    }
-                }
-                result
-            })
+            let timeout = self.inner.timeout;
+            let sleep = async move {
+                Timer::after(timeout).await;
+            };
+            Box::pin(run_with_timeout(request, timeout, sleep, |r| self.run(r)))
         }
     }
 
@@ -543,6 +503,7 @@ mod default_client {
         if let Err(error) = sender.ready().await {
             return Err(ExchangeError::NotSent(error));
         }
+        let method = request.method().clone();
         let response = match sender.try_send_request(request).await {
             Ok(response) => response,
             Err(mut error) => {
@@ -556,7 +517,7 @@ mod default_client {
             }
         };
         let (parts, body) = response.into_parts();
-        let body = read_body(&parts.headers, body, max_body_size)
+        let body = read_body(&method, &parts, body, max_body_size)
             .await
             .map_err(ExchangeError::Failed)?;
         Ok(Response::from_parts(parts, body))
@@ -618,138 +579,21 @@ mod default_client {
         }
     }
 
-    /// Parses the exact request URL into a [`Uri`] for the connection and checks the scheme.
-    fn parse_url(url: &str, allow_http: bool) -> Result<Uri, TransportError> {
-        let invalid = |why: String| TransportError::new(TransportErrorKind::InvalidUrl, why);
-        let uri: Uri = url
-            .parse()
-            .map_err(|e| invalid(format!("cannot parse URL {url:?}: {e}")))?;
-        let https = match uri.scheme_str() {
-            Some("https") => true,
-            Some("http") if allow_http => false,
-            Some("http") => {
-                return Err(invalid(format!(
-                    "plain http:// refused for {url:?} (see ClientBuilder::allow_http)"
-                )));
-            }
-            Some(other) => return Err(invalid(format!("unsupported scheme {other:?} in {url:?}"))),
-            None => return Err(invalid(format!("URL {url:?} is not absolute"))),
-        };
-        let Some(authority) = uri.authority() else {
-            return Err(invalid(format!("URL {url:?} has no host")));
-        };
-        if authority.as_str().contains('@') {
-            return Err(invalid(format!("URL {url:?} carries user information")));
-        }
-        if authority.host().is_empty() {
-            return Err(invalid(format!("URL {url:?} has no host")));
-        }
-        if https && tls::server_name(authority.host()).is_none() {
-            return Err(invalid(format!(
-                "host of {url:?} is not a valid TLS server name"
-            )));
-        }
-        Ok(uri)
-    }
-
-    fn is_redirect(status: StatusCode) -> bool {
-        matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
-    }
-
-    /// Resolves a `Location` header against the URL that produced it (RFC 3986 §5.2).
-    fn resolve_location(base: &Uri, location: &str) -> Result<String, TransportError> {
-        let location = location.split('#').next().unwrap_or_default();
-        let scheme = base.scheme_str().unwrap_or("https");
-        let authority = base.authority().map(|a| a.as_str()).unwrap_or_default();
-        let has_scheme = location.split_once(':').is_some_and(|(s, _)| is_scheme(s));
-        if has_scheme {
-            return Ok(location.to_owned());
-        }
-        if location.starts_with("//") {
-            return Ok(format!("{scheme}:{location}"));
-        }
-        if location.is_empty() {
-            return Err(TransportError::new(
-                TransportErrorKind::InvalidUrl,
-                "empty Location header in redirect",
-            ));
-        }
-        if location.starts_with('?') {
-            return Ok(format!("{scheme}://{authority}{}{location}", base.path()));
-        }
-        let (path, query) = match location.split_once('?') {
-            Some((path, query)) => (path, Some(query)),
-            None => (location, None),
-        };
-        let merged = if path.starts_with('/') {
-            path.to_owned()
-        } else {
-            let base_path = base.path();
-            let dir = &base_path[..base_path.rfind('/').map_or(0, |i| i + 1)];
-            format!("{}{path}", if dir.is_empty() { "/" } else { dir })
-        };
-        let mut next = format!("{scheme}://{authority}{}", remove_dot_segments(&merged));
-        if let Some(query) = query {
-            next.push('?');
-            next.push_str(query);
-        }
-        Ok(next)
-    }
-
-    /// RFC 3986 §5.2.4 for an absolute path.
-    fn remove_dot_segments(path: &str) -> String {
-        let segments: Vec<&str> = path.split('/').skip(1).collect();
-        let mut out: Vec<&str> = Vec::with_capacity(segments.len());
-        for (i, segment) in segments.iter().enumerate() {
-            let last = i + 1 == segments.len();
-            match *segment {
-                "." => {}
-                ".." => {
-                    out.pop();
-                }
-                other => out.push(other),
-            }
-            if last && matches!(*segment, "." | "..") {
-                out.push("");
-            }
-        }
-        format!("/{}", out.join("/"))
-    }
-
-    fn is_scheme(s: &str) -> bool {
-        let mut chars = s.chars();
-        chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-            && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-    }
-
     /// Reads the whole body, refusing more than `max` bytes (up front when `Content-Length`
     /// announces it, otherwise as soon as the running total passes it).
     async fn read_body(
-        headers: &HeaderMap,
+        method: &Method,
+        parts: &hyper::http::response::Parts,
         mut body: Incoming,
         max: usize,
     ) -> Result<Vec<u8>, TransportError> {
-        let too_large = || {
-            TransportError::new(
-                TransportErrorKind::BodyTooLarge,
-                format!("response body exceeds {max} bytes"),
-            )
-        };
-        let announced = headers
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if announced.is_some_and(|len| len > max as u64) {
-            return Err(too_large());
-        }
-        let mut out = Vec::with_capacity(announced.map_or(0, |len| len as usize));
+        let announced = check_content_length(method, parts.status, &parts.headers, max)?;
+        let capacity = announced.map_or(0, |len| len.min(max as u64) as usize);
+        let mut out = Vec::with_capacity(capacity);
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| classify_hyper(&e))?;
             if let Ok(data) = frame.into_data() {
-                if out.len() + data.len() > max {
-                    return Err(too_large());
-                }
-                out.extend_from_slice(&data);
+                append_capped(&mut out, &data, max)?;
             }
         }
         Ok(out)
@@ -804,47 +648,6 @@ mod default_client {
     #[cfg(test)]
     mod tests {
         use super::*;
-
-        fn base() -> Uri {
-            "https://example.com:8443/dir/sub/page?x=1".parse().unwrap()
-        }
-
-        #[test]
-        fn resolves_locations() {
-            let cases = [
-                ("https://other.test/a", "https://other.test/a"),
-                ("//cdn.test/b", "https://cdn.test/b"),
-                ("/root?q", "https://example.com:8443/root?q"),
-                ("next", "https://example.com:8443/dir/sub/next"),
-                ("?y=2", "https://example.com:8443/dir/sub/page?y=2"),
-                ("/frag#part", "https://example.com:8443/frag"),
-                ("../up?z", "https://example.com:8443/dir/up?z"),
-                ("../../../top", "https://example.com:8443/top"),
-                ("./here/.", "https://example.com:8443/dir/sub/here/"),
-                ("/a/b/..", "https://example.com:8443/a/"),
-            ];
-            for (location, expected) in cases {
-                assert_eq!(resolve_location(&base(), location).unwrap(), expected);
-            }
-            assert!(resolve_location(&base(), "").is_err());
-        }
-
-        #[test]
-        fn url_checks() {
-            assert!(parse_url("https://example.com/dir", false).is_ok());
-            assert!(parse_url("https://[::1]:8443/dir", false).is_ok());
-            for bad in [
-                "http://example.com/",
-                "ftp://example.com/",
-                "/relative",
-                "https://user@example.com/",
-                "not a url",
-            ] {
-                let err = parse_url(bad, false).unwrap_err();
-                assert_eq!(err.kind, TransportErrorKind::InvalidUrl, "{bad}");
-            }
-            assert!(parse_url("http://example.com/", true).is_ok());
-        }
 
         #[test]
         fn pool_keys_default_ports() {

@@ -128,5 +128,3 @@ pub use tls_alpn01::{TlsAlpn01Responder, TlsAlpn01Solver};
 pub use acme_async;
 pub use acme_crypto as crypto;
 pub use acme_proto as proto;
-#[cfg(feature = "default-client")]
-mod tls;
