@@ -74,8 +74,10 @@
 mod client;
 pub mod dns01;
 mod error;
+pub mod http01;
 pub mod http_client;
-mod multi;
+#[doc(hidden)]
+pub mod multi;
 mod renew;
 pub mod runtime;
 pub mod solver;
@@ -86,6 +88,7 @@ pub use client::{Client, ClientBuilder, IssuedCertificate, Step};
 pub use dns01::ChalltestsrvDns01Solver;
 pub use error::Error;
 pub use http_client::{BoxFuture, HttpClient};
+pub use http01::Http01Tokens;
 pub use multi::MultiSolver;
 pub use renew::Renewal;
 pub use runtime::Runtime;

@@ -4,17 +4,17 @@
 //! server with [`Http01Responder::lookup_path`], or let [`Http01Responder::serve`] run a
 //! minimal HTTP/1.1 server on a background thread.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-/// The path prefix the CA requests.
-const CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
+use acme_async::http01::Http01Tokens;
+use acme_proto::msgs::challenge::is_valid_token;
+
 /// The largest request head (request line and headers) the server reads.
 const MAX_REQUEST_HEAD: usize = 8 * 1024;
 /// How long the server waits for each read or write on a connection.
@@ -35,18 +35,13 @@ const MAX_DRAIN: usize = 64 * 1024;
 /// or your own) while the ACME flow inserts and removes tokens.
 #[derive(Clone, Default)]
 pub struct Http01Responder {
-    tokens: Arc<RwLock<HashMap<String, String>>>,
+    tokens: Http01Tokens,
 }
 
 impl fmt::Debug for Http01Responder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let count = self
-            .tokens
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len();
         f.debug_struct("Http01Responder")
-            .field("tokens", &count)
+            .field("tokens", &self.tokens.len())
             .finish()
     }
 }
@@ -67,16 +62,16 @@ impl Http01Responder {
         key_authorization: impl Into<String>,
     ) -> Option<String> {
         let token = token.into();
-        if !is_base64url(&token) {
+        if !is_valid_token(&token) {
             tracing::warn!(token = %token, "http-01 token is not base64url; it will not be served");
         }
         tracing::debug!(token = %token, "http-01 token published");
-        self.write().insert(token, key_authorization.into())
+        self.tokens.insert(token, key_authorization.into())
     }
 
     /// Withdraws `token`, returning its key authorization if it was published.
     pub fn remove(&self, token: &str) -> Option<String> {
-        let removed = self.write().remove(token);
+        let removed = self.tokens.remove(token);
         if removed.is_some() {
             tracing::debug!(token = %token, "http-01 token withdrawn");
         }
@@ -89,15 +84,7 @@ impl Http01Responder {
     ///
     /// `path` is the path only: strip any `?query` first (as [`serve`](Self::serve) does).
     pub fn lookup_path(&self, path: &str) -> Option<String> {
-        let token = path.strip_prefix(CHALLENGE_PREFIX)?;
-        if !is_base64url(token) {
-            return None;
-        }
-        self.tokens
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(token)
-            .cloned()
+        self.tokens.lookup_path(path)
     }
 
     /// Serves the challenges over plain HTTP on `addr` (use port 80 for a real CA; port 0
@@ -126,10 +113,6 @@ impl Http01Responder {
             stop,
             accept_thread: Some(accept_thread),
         })
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, String>> {
-        self.tokens.write().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -442,14 +425,6 @@ fn write_response(
         out.extend_from_slice(body);
     }
     stream.write_all(&out)
-}
-
-/// RFC 8555 tokens are base64url without padding.
-fn is_base64url(token: &str) -> bool {
-    !token.is_empty()
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! [`MultiSolver`]: several solvers behind one, chosen by challenge type.
 
 use crate::solver::{Solver, SolverError};
+use acme_async::multi::SolverTable;
 use acme_proto::flow::{ChallengeSelector, ChallengeToSolve};
 use acme_proto::msgs::identifier::Identifier;
 use acme_proto::msgs::resources::ChallengeType;
@@ -12,18 +13,21 @@ use acme_proto::msgs::resources::ChallengeType;
 /// type. The default preference is every type of every solver, in that order;
 /// [`MultiSolver::prefer`] sets another for one identifier. [`Solver::selector`] carries both,
 /// so [`Client::issue`](crate::Client::issue) follows them.
-#[derive(Default)]
 pub struct MultiSolver {
-    solvers: Vec<Box<dyn Solver>>,
-    per_identifier: Vec<(Identifier, Vec<ChallengeType>)>,
+    table: SolverTable<dyn Solver>,
+}
+
+impl Default for MultiSolver {
+    fn default() -> Self {
+        MultiSolver {
+            table: SolverTable::new(|s| s.challenge_types()),
+        }
+    }
 }
 
 impl std::fmt::Debug for MultiSolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MultiSolver")
-            .field("types", &self.challenge_types())
-            .field("per_identifier", &self.per_identifier)
-            .finish()
+        self.table.fmt(f)
     }
 }
 
@@ -35,36 +39,25 @@ impl MultiSolver {
 
     /// Add a solver; it handles the types it names that no earlier solver does.
     pub fn with(mut self, solver: impl Solver + 'static) -> Self {
-        self.solvers.push(Box::new(solver));
+        self.table.push(Box::new(solver));
         self
     }
 
     /// Use `preference` (most preferred first) for `identifier` (as in the order: wildcards
     /// with `*.`, IDNs as A-labels — build it with `acme_crypto::identifier`).
     pub fn prefer(mut self, identifier: Identifier, preference: Vec<ChallengeType>) -> Self {
-        self.per_identifier.retain(|(id, _)| id != &identifier);
-        self.per_identifier.push((identifier, preference));
+        self.table.prefer(identifier, preference);
         self
     }
 
     fn solver_for(&self, kind: &ChallengeType) -> Result<&dyn Solver, SolverError> {
-        self.solvers
-            .iter()
-            .find(|s| s.challenge_types().contains(kind))
-            .map(|s| s.as_ref())
-            .ok_or_else(|| format!("no solver handles {kind} challenges").into())
+        self.table.solver_for(kind)
     }
 }
 
 impl Solver for MultiSolver {
     fn challenge_types(&self) -> Vec<ChallengeType> {
-        let mut types: Vec<ChallengeType> = Vec::new();
-        for t in self.solvers.iter().flat_map(|s| s.challenge_types()) {
-            if !types.contains(&t) {
-                types.push(t);
-            }
-        }
-        types
+        self.table.challenge_types()
     }
 
     fn present(&self, challenge: &ChallengeToSolve) -> Result<(), SolverError> {
@@ -76,10 +69,6 @@ impl Solver for MultiSolver {
     }
 
     fn selector(&self) -> ChallengeSelector {
-        let mut selector = ChallengeSelector::new(self.challenge_types());
-        for (id, prefs) in &self.per_identifier {
-            selector = selector.with_identifier(id.clone(), prefs.clone());
-        }
-        selector
+        self.table.selector()
     }
 }

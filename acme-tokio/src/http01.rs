@@ -1,15 +1,12 @@
 //! http-01 challenge responder (RFC 8555 §8.3): a token → key-authorization map, a path
 //! handler to mount in your own server, and a tiny standalone hyper server.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use http::header::{CONTENT_TYPE, HeaderValue};
-use http::{Method, StatusCode};
+use acme_async::http01::Http01Tokens;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
@@ -18,8 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::debug;
 
-/// The path prefix under which the ACME server fetches http-01 challenge responses.
-pub const CHALLENGE_PATH_PREFIX: &str = "/.well-known/acme-challenge/";
+pub use acme_async::http01::CHALLENGE_PATH_PREFIX;
 
 /// A client has this long to send its request headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,7 +28,7 @@ const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 /// [`serve`](Self::serve) or [`lookup_path`](Self::lookup_path)) and updated afterwards.
 #[derive(Clone, Debug, Default)]
 pub struct Http01Responder {
-    tokens: Arc<RwLock<HashMap<String, String>>>,
+    tokens: Http01Tokens,
 }
 
 impl Http01Responder {
@@ -43,18 +39,12 @@ impl Http01Responder {
 
     /// Serves `key_authorization` for `token` from now on (replacing any previous value).
     pub fn insert(&self, token: impl Into<String>, key_authorization: impl Into<String>) {
-        self.tokens
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(token.into(), key_authorization.into());
+        self.tokens.insert(token.into(), key_authorization.into());
     }
 
     /// Stops serving `token`; returns the key authorization it had.
     pub fn remove(&self, token: &str) -> Option<String> {
-        self.tokens
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(token)
+        self.tokens.remove(token)
     }
 
     /// The response body for a request path: the key authorization when `path` is
@@ -62,19 +52,7 @@ impl Http01Responder {
     /// only, `None` for anything else. Mount this in your own HTTP server and answer `None`
     /// with 404.
     pub fn lookup_path(&self, path: &str) -> Option<String> {
-        let token = path.strip_prefix(CHALLENGE_PATH_PREFIX)?;
-        if token.is_empty()
-            || !token
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return None;
-        }
-        self.tokens
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(token)
-            .cloned()
+        self.tokens.lookup_path(path)
     }
 
     /// Starts a standalone HTTP/1 server on `addr` (port 80 for a real validation; port 0
@@ -99,29 +77,6 @@ impl Http01Responder {
         debug!(%local_addr, "http-01 server listening");
         let task = runtime.spawn(accept_loop(listener, self.clone()));
         Ok(ServerHandle { local_addr, task })
-    }
-
-    fn respond(&self, method: &Method, path: &str) -> hyper::Response<Full<Bytes>> {
-        let found = if method == Method::GET || method == Method::HEAD {
-            self.lookup_path(path)
-        } else {
-            None
-        };
-        debug!(%method, path, found = found.is_some(), "http-01 request");
-        match found {
-            Some(key_authorization) => {
-                let mut response = hyper::Response::new(Full::new(Bytes::from(key_authorization)));
-                response
-                    .headers_mut()
-                    .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-                response
-            }
-            None => {
-                let mut response = hyper::Response::new(Full::new(Bytes::new()));
-                *response.status_mut() = StatusCode::NOT_FOUND;
-                response
-            }
-        }
     }
 }
 
@@ -148,7 +103,10 @@ async fn accept_loop(listener: TcpListener, responder: Http01Responder) {
 async fn serve_connection(stream: TcpStream, responder: Http01Responder) {
     let _ = stream.set_nodelay(true);
     let service = service_fn(move |request: hyper::Request<Incoming>| {
-        let response = responder.respond(request.method(), request.uri().path());
+        let response = responder
+            .tokens
+            .respond(request.method(), request.uri().path())
+            .map(|body| Full::new(Bytes::from(body)));
         async move { Ok::<_, Infallible>(response) }
     });
     let connection = hyper::server::conn::http1::Builder::new()
@@ -194,36 +152,6 @@ impl Drop for ServerHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lookup_path_matches_only_known_base64url_tokens() {
-        let responder = Http01Responder::new();
-        responder.insert("tok_EN-1", "tok_EN-1.thumbprint");
-        assert_eq!(
-            responder.lookup_path("/.well-known/acme-challenge/tok_EN-1"),
-            Some("tok_EN-1.thumbprint".to_owned())
-        );
-        for path in [
-            "/.well-known/acme-challenge/unknown",
-            "/.well-known/acme-challenge/",
-            "/.well-known/acme-challenge/tok_EN-1/",
-            "/.well-known/acme-challenge/tok_EN-1?x",
-            "/.well-known/acme-challenge/../tok_EN-1",
-            "/.well-known/acme-challenge/tok.EN",
-            "/well-known/acme-challenge/tok_EN-1",
-            "/",
-        ] {
-            assert_eq!(responder.lookup_path(path), None, "{path}");
-        }
-        assert_eq!(
-            responder.remove("tok_EN-1"),
-            Some("tok_EN-1.thumbprint".into())
-        );
-        assert_eq!(
-            responder.lookup_path("/.well-known/acme-challenge/tok_EN-1"),
-            None
-        );
-    }
 
     #[test]
     fn serve_outside_a_runtime_is_an_error() {
