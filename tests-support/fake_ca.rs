@@ -24,6 +24,14 @@ pub enum Fault {
     Close,
     /// Answer `200` with a body of this many bytes, without processing.
     HugeBody(usize),
+    /// Write these bytes as the answer, without processing, then close the connection.
+    Raw(Vec<u8>),
+    /// Write the first bytes at once, then the second one at a time, this far apart, then
+    /// close (a slowloris peer).
+    Trickle(Vec<u8>, Vec<u8>, Duration),
+    /// Write the first bytes, then the second over and over until the client hangs up (an
+    /// endless body, or an endless run of `1xx` answers).
+    Endless(Vec<u8>, Vec<u8>),
 }
 
 /// How header names are written on the wire.
@@ -217,6 +225,32 @@ fn serve(stream: TcpStream, addr: SocketAddr, state: &Mutex<State>) {
                 }
                 continue;
             }
+            Some(Fault::Raw(bytes)) => {
+                let _ = out.write_all(&bytes);
+                let _ = out.flush();
+                let _ = out.shutdown(Shutdown::Both);
+                return;
+            }
+            Some(Fault::Trickle(fast, slow, gap)) => {
+                if out.write_all(&fast).is_err() {
+                    return;
+                }
+                for b in slow {
+                    if out.write_all(&[b]).is_err() {
+                        return;
+                    }
+                    thread::sleep(gap);
+                }
+                let _ = out.shutdown(Shutdown::Both);
+                return;
+            }
+            Some(Fault::Endless(head, chunk)) => {
+                if out.write_all(&head).is_err() {
+                    return;
+                }
+                while out.write_all(&chunk).is_ok() {}
+                return;
+            }
             _ => {}
         }
         let (head, body) = answer(state, addr, &req);
@@ -328,6 +362,13 @@ fn title_case(name: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("-")
+}
+
+/// A directory document whose endpoints all live under `base`.
+pub fn directory_json(base: &str) -> String {
+    format!(
+        r#"{{"newNonce":"{base}/nonce","newAccount":"{base}/new-acct","newOrder":"{base}/new-order"}}"#
+    )
 }
 
 /// A port on 127.0.0.1 nothing listens on.

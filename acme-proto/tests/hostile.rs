@@ -2266,3 +2266,176 @@ fn key_rollover_refused_after_a_gateway_error_keeps_the_old_key() {
     assert_ne!(w.requests("/acct/")[0].status, 200);
     w.issue(&["example.org"]).unwrap();
 }
+
+// ---------------------------------------------------------------------------------------
+// Hostile object graphs: more work than the order asked for, names it never asked for,
+// links by the thousand, lists that never end
+// ---------------------------------------------------------------------------------------
+
+/// Rewrite: the order lists its first authorization 5,000 times.
+fn authorization_flood(_: &mut u16, _: &mut Vec<(String, String)>, v: &mut Value) {
+    if let Some(first) = v["authorizations"].get(0).cloned() {
+        v["authorizations"] = Value::Array(vec![first; 5000]);
+    }
+}
+
+#[test]
+fn an_order_listing_more_authorizations_than_identifiers_is_refused_at_once() {
+    // Each authorization costs a round trip, a solver presentation (a DNS update …) and a
+    // trigger: the count must not be the CA's to choose. On creation …
+    let mut w = World::new(FakeConfig::default());
+    w.server.rewrite("/new-order", authorization_flood);
+    w.account().unwrap();
+    match w.issue(&["example.org"]).unwrap_err() {
+        Error::Protocol {
+            url,
+            status,
+            reason,
+            ..
+        } => {
+            assert_eq!(url, "https://acme.test/new-order");
+            assert_eq!(status, 201);
+            assert_eq!(
+                reason,
+                "the order lists 5000 authorizations for 1 requested identifiers"
+            );
+        }
+        e => panic!("unexpected {e:?}"),
+    }
+    assert!(w.requests("/authz/").is_empty());
+    // … and when an invalid order is polled and its authorizations read to explain it.
+    let mut w = World::new(FakeConfig::default());
+    w.server.rewrite("/order/", authorization_flood);
+    w.account().unwrap();
+    // Nothing published: the challenge fails.
+    let unsolved = |f: &mut IssueFlow, _: &mut FakeServer, ev: Event| {
+        if let Event::Challenges(_) = ev {
+            f.challenges_ready();
+        }
+    };
+    match w.issue_with(&["example.org"], unsolved).unwrap_err() {
+        Error::Protocol {
+            url,
+            status,
+            reason,
+            ..
+        } => {
+            assert_eq!(url, "https://acme.test/order/5");
+            assert_eq!(status, 200);
+            assert_eq!(
+                reason,
+                "the order lists 5000 authorizations for 1 requested identifiers"
+            );
+        }
+        e => panic!("unexpected {e:?}"),
+    }
+    assert_eq!(w.requests("/authz/").len(), 1);
+}
+
+#[test]
+fn an_authorization_for_a_name_never_ordered_is_refused_before_any_challenge() {
+    // The solver would publish a record for a name the user never asked for (a DNS solver
+    // with zone-wide credentials writes `_acme-challenge.victim.example`).
+    let mut w = World::new(FakeConfig::default());
+    w.server.rewrite("/authz/", |_, _, v| {
+        v["identifier"] = json!({"type": "dns", "value": "victim.example"});
+    });
+    w.account().unwrap();
+    let mut presented = 0;
+    let err = w
+        .issue_with(&["example.org"], |f, s, ev| {
+            if matches!(ev, Event::Challenges(_)) {
+                presented += 1;
+            }
+            solve_all(f, s, ev)
+        })
+        .unwrap_err();
+    match err {
+        Error::Protocol {
+            url,
+            status,
+            reason,
+            ..
+        } => {
+            assert_eq!(url, "https://acme.test/authz/4");
+            assert_eq!(status, 200);
+            assert_eq!(
+                reason,
+                "authorization for dns:victim.example, which the order did not request"
+            );
+        }
+        e => panic!("unexpected {e:?}"),
+    }
+    assert_eq!(presented, 0);
+    assert!(w.requests("/chall/").is_empty());
+    // A wildcard authorization (base name + `wildcard: true`) and case differences are fine.
+    let mut w = World::new(FakeConfig::default());
+    w.server.rewrite("/authz/", |_, _, v| {
+        if let Some(s) = v["identifier"]["value"].as_str() {
+            v["identifier"]["value"] = json!(s.to_ascii_uppercase());
+        }
+    });
+    w.account().unwrap();
+    w.issue(&["*.example.org", "example.org"]).unwrap();
+}
+
+#[test]
+fn alternate_chain_links_by_the_thousand_cost_one_download_each_at_most() {
+    let mut w = World::new(FakeConfig {
+        alternate_chains: 1,
+        ..FakeConfig::default()
+    });
+    // 1,000 `Link` headers: the one alternate over and over, and the default chain itself.
+    w.server.rewrite("/cert/", |_, h, _| {
+        let Some(alt) = h
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("link"))
+            .cloned()
+        else {
+            return;
+        };
+        for i in 0..1000 {
+            if i % 2 == 0 {
+                h.push(alt.clone());
+            } else {
+                h.push(("Link".into(), "<>;rel=alternate".into()));
+            }
+        }
+    });
+    w.account().unwrap();
+    let bundle = w.issue(&["example.org"]).unwrap();
+    let urls: Vec<&str> = bundle.alternates.iter().map(|(u, _)| u.as_str()).collect();
+    assert_eq!(urls, ["https://acme.test/cert/5/alt/1"]);
+    assert_eq!(w.requests("/cert/").len(), 2);
+}
+
+static PAGE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[test]
+fn orders_lists_that_never_end_or_loop_are_cut_short() {
+    // Every page links to a new one: 100 pages at most.
+    let mut w = World::new(FakeConfig::default());
+    w.server.rewrite("/orders/", |_, h, _| {
+        let n = PAGE.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        h.push(("Link".into(), format!("<?page={n}>;rel=next")));
+    });
+    let account = w.account().unwrap();
+    let order = w.issue(&["example.org"]).unwrap().order_url;
+    let listed = w
+        .run(OrdersListFlow::new(account.resource.orders.unwrap()))
+        .unwrap();
+    assert_eq!(listed, [order]);
+    assert_eq!(w.requests("/orders/").len(), 100);
+    // A page that links to itself: read once.
+    let mut w = World::new(FakeConfig::default());
+    w.server.rewrite("/orders/", |_, h, _| {
+        h.push(("Link".into(), "<>;rel=next".into()))
+    });
+    let account = w.account().unwrap();
+    let order = w.issue(&["example.org"]).unwrap().order_url;
+    let listed = w
+        .run(OrdersListFlow::new(account.resource.orders.unwrap()))
+        .unwrap();
+    assert_eq!(listed, [order]);
+    assert_eq!(w.requests("/orders/").len(), 1);
+}

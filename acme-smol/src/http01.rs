@@ -9,6 +9,8 @@
 use std::convert::Infallible;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -28,6 +30,8 @@ pub use acme_async::http01::CHALLENGE_PATH_PREFIX;
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Upper bound on the life of one connection to the standalone server.
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+/// Connections served at once; further ones are closed at once until one finishes.
+const MAX_CONNECTIONS: usize = 64;
 
 /// Answers http-01 challenges: maps challenge tokens to key authorizations.
 ///
@@ -64,7 +68,9 @@ impl Http01Responder {
 
     /// Starts a standalone HTTP/1 server on `addr` (port 80 for a real validation; port 0
     /// picks a free one) answering `GET`/`HEAD` of challenge paths with `200 text/plain` and
-    /// the key authorization, and everything else with 404.
+    /// the key authorization, and everything else with 404. At most 64 connections are served
+    /// at once (further ones are closed at once); each must send its request headers within
+    /// 10 seconds and lives at most 60.
     ///
     /// The server runs on its own background thread (see the [module documentation](self)),
     /// so this needs no executor and may be called from anywhere. It stops when the returned
@@ -104,6 +110,7 @@ async fn accept_loop(
     responder: Http01Responder,
     stop: async_channel::Receiver<()>,
 ) {
+    let active = Arc::new(AtomicUsize::new(0));
     loop {
         // The stop signal goes first so that a stream of connections cannot starve it.
         let next = future::or(
@@ -118,9 +125,15 @@ async fn accept_loop(
         match next {
             None => break,
             Some(Ok((stream, peer))) => {
+                if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+                    active.fetch_sub(1, Ordering::SeqCst);
+                    debug!(%peer, "http-01 server busy; connection closed");
+                    continue;
+                }
+                let guard = ActiveGuard(Arc::clone(&active));
                 debug!(%peer, "http-01 connection accepted");
                 executor
-                    .spawn(serve_connection(stream, responder.clone()))
+                    .spawn(serve_connection(stream, responder.clone(), guard))
                     .detach();
             }
             Some(Err(error)) => {
@@ -133,7 +146,20 @@ async fn accept_loop(
     debug!("http-01 server stopping");
 }
 
-async fn serve_connection(stream: Async<TcpStream>, responder: Http01Responder) {
+/// Decrements the count of active connections when the connection's task ends.
+struct ActiveGuard(Arc<AtomicUsize>);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn serve_connection(
+    stream: Async<TcpStream>,
+    responder: Http01Responder,
+    _guard: ActiveGuard,
+) {
     let _ = stream.get_ref().set_nodelay(true);
     let service = service_fn(move |request: hyper::Request<Incoming>| {
         let response = responder

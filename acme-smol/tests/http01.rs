@@ -122,3 +122,49 @@ fn serve_works_without_any_executor() {
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
     assert!(answer.ends_with(KEY_AUTH), "{answer}");
 }
+
+/// One raw HTTP/1.1 exchange over std sockets: whatever arrives before the server closes
+/// (nothing when it closes or resets at once).
+fn raw_get(addr: std::net::SocketAddr, path: &str) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let _ = stream.write_all(request.as_bytes());
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    answer
+}
+
+#[test]
+fn connections_beyond_the_cap_are_closed_at_once() {
+    // Anyone can reach port 80: 64 idle connections at most are held (each for at most 10 s
+    // without a request), further ones are closed at once instead of piling up.
+    let responder = Http01Responder::new();
+    responder.insert(TOKEN, KEY_AUTH);
+    let server = responder.serve("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = server.local_addr();
+    let path = format!("/.well-known/acme-challenge/{TOKEN}");
+    let idle: Vec<std::net::TcpStream> = (0..64)
+        .map(|_| std::net::TcpStream::connect(addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    assert_eq!(String::from_utf8_lossy(&raw_get(addr, &path)), "");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // Once they go, the challenge is served again.
+    drop(idle);
+    let mut answer = Vec::new();
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(100));
+        answer = raw_get(addr, &path);
+        if !answer.is_empty() {
+            break;
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.ends_with(KEY_AUTH), "{answer}");
+}

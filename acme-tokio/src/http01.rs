@@ -21,6 +21,8 @@ pub use acme_async::http01::CHALLENGE_PATH_PREFIX;
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Upper bound on the life of one connection to the standalone server.
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+/// Connections served at once; further ones are closed at once until one finishes.
+const MAX_CONNECTIONS: usize = 64;
 
 /// Answers http-01 challenges: maps challenge tokens to key authorizations.
 ///
@@ -57,7 +59,9 @@ impl Http01Responder {
 
     /// Starts a standalone HTTP/1 server on `addr` (port 80 for a real validation; port 0
     /// picks a free one) answering `GET`/`HEAD` of challenge paths with `200 text/plain` and
-    /// the key authorization, and everything else with 404.
+    /// the key authorization, and everything else with 404. At most 64 connections are served
+    /// at once (further ones are closed at once); each must send its request headers within
+    /// 10 seconds and lives at most 60.
     ///
     /// Must be called from within a Tokio runtime (with IO and time enabled); the server runs
     /// as a task of that runtime until the returned handle is dropped or shut down. The
@@ -95,6 +99,10 @@ async fn accept_loop(listener: TcpListener, responder: Http01Responder) {
             }
         };
         while connections.try_join_next().is_some() {}
+        if connections.len() >= MAX_CONNECTIONS {
+            debug!(%peer, "http-01 server busy; connection closed");
+            continue;
+        }
         debug!(%peer, "http-01 connection accepted");
         connections.spawn(serve_connection(stream, responder.clone()));
     }

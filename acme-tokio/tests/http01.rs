@@ -108,3 +108,51 @@ async fn shutdown_and_drop_stop_the_server() {
 fn client_fresh() -> DefaultClient {
     client()
 }
+
+/// One raw HTTP/1.1 exchange over std sockets: whatever arrives before the server closes
+/// (nothing when it closes or resets at once).
+fn raw_get(addr: std::net::SocketAddr, path: &str) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let _ = stream.write_all(request.as_bytes());
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_are_closed_at_once() {
+    // Anyone can reach port 80: 64 idle connections at most are held (each for at most 10 s
+    // without a request), further ones are closed at once instead of piling up.
+    let responder = Http01Responder::new();
+    responder.insert(TOKEN, KEY_AUTH);
+    let server = responder.serve("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = server.local_addr();
+    let path = format!("/.well-known/acme-challenge/{TOKEN}");
+    let idle: Vec<std::net::TcpStream> = (0..64)
+        .map(|_| std::net::TcpStream::connect(addr).unwrap())
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let answer = tokio::task::spawn_blocking(move || raw_get(addr, &path))
+        .await
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&answer), "");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    // Once they go, the challenge is served again.
+    drop(idle);
+    let url = format!("http://{addr}/.well-known/acme-challenge/{TOKEN}");
+    let mut status = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if let Ok(response) = client_fresh().execute(get(url.clone())).await {
+            status = response.status().as_u16();
+            break;
+        }
+    }
+    assert_eq!(status, 200);
+}

@@ -471,10 +471,7 @@ impl IssueFlow {
 
     fn check_identifiers(&self, reply: &Reply, order: &OrderResource) -> Result<(), Error> {
         let norm = |ids: &[Identifier]| {
-            let mut v: Vec<(String, String)> = ids
-                .iter()
-                .map(|i| (i.kind.as_str().to_owned(), i.value.to_ascii_lowercase()))
-                .collect();
+            let mut v: Vec<(String, String)> = ids.iter().map(comparable).collect();
             v.sort();
             v.dedup();
             v
@@ -508,6 +505,19 @@ impl IssueFlow {
             .push_back(Event::Progress(Progress::OrderPolled {
                 status: order.status.clone(),
             }));
+        // One authorization per identifier (RFC 8555 §7.1.3): each costs a round trip, a
+        // solver presentation and a trigger, so their number is not the CA's to choose.
+        let (listed, requested) = (order.authorizations.len(), self.order.identifiers.len());
+        if listed > requested {
+            return self.fail(Error::protocol(
+                &reply.url,
+                reply.status,
+                format!(
+                    "the order lists {listed} authorizations for {requested} requested identifiers"
+                ),
+                &reply.body,
+            ));
+        }
         let status = order.status.clone();
         self.current = Some(order);
         match status {
@@ -779,9 +789,28 @@ impl IssueFlow {
                         return self.fail(e);
                     }
                 } else {
+                    // Its challenge would be presented: never for a name the order did not
+                    // request (a DNS solver would write records the user never asked for).
+                    let identifier = authz.order_identifier();
+                    let wanted = comparable(&identifier);
+                    if !self
+                        .order
+                        .identifiers
+                        .iter()
+                        .any(|i| comparable(i) == wanted)
+                    {
+                        return self.fail(Error::protocol(
+                            &reply.url,
+                            reply.status,
+                            format!(
+                                "authorization for {identifier}, which the order did not request"
+                            ),
+                            &reply.body,
+                        ));
+                    }
                     self.events
                         .push_back(Event::Progress(Progress::AuthorizationFetched {
-                            identifier: authz.order_identifier(),
+                            identifier,
                             status: authz.status.clone(),
                         }));
                 }
@@ -894,7 +923,13 @@ impl IssueFlow {
                 };
                 self.pem = Some(pem);
                 if session.policy.fetch_alternate_chains {
-                    let mut alts = headers::links_with_rel(&reply.headers, &reply.url, "alternate");
+                    // Each distinct chain once: not the default one again, nor a repeated link.
+                    let mut alts: Vec<String> = Vec::new();
+                    for url in headers::links_with_rel(&reply.headers, &reply.url, "alternate") {
+                        if url != reply.url && !alts.contains(&url) {
+                            alts.push(url);
+                        }
+                    }
                     alts.truncate(MAX_ALTERNATES);
                     self.alternate_urls = alts;
                 }
@@ -1033,6 +1068,16 @@ impl IssueFlow {
             _ => None,
         }
     }
+}
+
+/// An identifier as compared with the order's: type, and value ASCII-lowercased (IP
+/// addresses in their canonical text form).
+fn comparable(i: &Identifier) -> (String, String) {
+    let value = match i.value.parse::<std::net::IpAddr>() {
+        Ok(ip) if i.kind == crate::msgs::identifier::IdentifierType::Ip => ip.to_string(),
+        _ => i.value.to_ascii_lowercase(),
+    };
+    (i.kind.as_str().to_owned(), value)
 }
 
 impl Flow for IssueFlow {
