@@ -115,3 +115,91 @@ where
         uri = parse_url(&next)?;
     }
 }
+
+/// Bounds what one connection may read between two requests, for the default clients'
+/// socket wrappers (no HTTP stack caps it): a server may otherwise keep one exchange going
+/// forever with interim `1xx` answers, which hyper skips in a loop without ever returning
+/// `Pending` while bytes keep arriving, so that no deadline is ever looked at.
+///
+/// Wrap the connection's reads in [`ReadBudget::before_read`] / [`ReadBudget::after_read`]
+/// and call [`ReadBudget::wrote`] when request bytes are written.
+#[derive(Debug, Default)]
+pub struct ReadBudget {
+    bytes: usize,
+    reads_in_a_row: u32,
+}
+
+impl ReadBudget {
+    /// Most bytes read for one request: the largest body the core accepts, twice over for
+    /// chunked framing and headers.
+    pub const MAX_BYTES: usize = 2 * acme_proto::http::MAX_BODY_SIZE;
+
+    /// Reads that return data without a `Pending` in between before the reader yields once.
+    pub const READS_BEFORE_YIELD: u32 = 32;
+
+    /// Call before reading: `true` means yield now (wake the task and return `Pending`) so
+    /// that timers polled alongside get their turn.
+    pub fn before_read(&mut self) -> bool {
+        if self.reads_in_a_row >= Self::READS_BEFORE_YIELD {
+            self.reads_in_a_row = 0;
+            return true;
+        }
+        false
+    }
+
+    /// Call with the outcome of a read: `Some(n)` bytes read, `None` for `Pending`. Fails when
+    /// the connection has read more than [`ReadBudget::MAX_BYTES`] since the last request.
+    pub fn after_read(&mut self, read: Option<usize>) -> std::io::Result<()> {
+        let Some(n) = read else {
+            self.reads_in_a_row = 0;
+            return Ok(());
+        };
+        self.reads_in_a_row += 1;
+        self.bytes = self.bytes.saturating_add(n);
+        if self.bytes > Self::MAX_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "the server sent more than {} bytes in answer to one request",
+                    Self::MAX_BYTES
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Call when request bytes are written: a new exchange starts.
+    pub fn wrote(&mut self) {
+        self.bytes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReadBudget;
+
+    #[test]
+    fn a_connection_yields_every_32_reads_and_stops_past_the_cap() {
+        let mut budget = ReadBudget::default();
+        let mut yields = 0;
+        for _ in 0..100 {
+            if budget.before_read() {
+                yields += 1;
+            }
+            budget.after_read(Some(1)).unwrap();
+        }
+        assert_eq!(yields, 3);
+        budget.after_read(None).unwrap();
+        assert!(!budget.before_read());
+
+        budget.after_read(Some(ReadBudget::MAX_BYTES - 100)).unwrap();
+        let err = budget.after_read(Some(1)).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        assert_eq!(
+            err.to_string(),
+            "the server sent more than 2097152 bytes in answer to one request"
+        );
+        budget.wrote();
+        budget.after_read(Some(ReadBudget::MAX_BYTES)).unwrap();
+    }
+}

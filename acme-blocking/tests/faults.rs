@@ -424,7 +424,7 @@ fn a_redirected_post_is_not_followed() {
 /// Interim `102 Processing` answers without end: ureq refuses the run as a broken exchange
 /// (retried like a reset), each attempt ending at once.
 #[test]
-fn endless_interim_answers_end_at_the_deadline() {
+fn endless_interim_answers_end_at_the_read_budget() {
     let ca = FakeCa::start(config());
     for _ in 0..4 {
         let interim = b"HTTP/1.1 102 Processing\r\n\r\n".to_vec();

@@ -26,7 +26,7 @@ mod default_client {
     use std::task::{Context, Poll};
     use std::time::{Duration, Instant};
 
-    use acme_async::http_client::{follow_redirects, run_with_timeout};
+    use acme_async::http_client::{ReadBudget, follow_redirects, run_with_timeout};
     use acme_crypto::tls_client;
     use acme_proto::http::transport::{append_capped, check_content_length};
     use acme_proto::http::{
@@ -210,9 +210,24 @@ mod default_client {
     }
 
     /// A TCP stream, plain or wrapped in TLS.
-    enum Stream {
+    enum Transport {
         Plain(Async<TcpStream>),
         Tls(Box<TlsStream<Async<TcpStream>>>),
+    }
+
+    /// A connection's byte stream, its reads bounded by a [`ReadBudget`].
+    struct Stream {
+        transport: Transport,
+        budget: ReadBudget,
+    }
+
+    impl Stream {
+        fn new(transport: Transport) -> Stream {
+            Stream {
+                transport,
+                budget: ReadBudget::default(),
+            }
+        }
     }
 
     impl AsyncRead for Stream {
@@ -221,9 +236,22 @@ mod default_client {
             cx: &mut Context<'_>,
             buf: &mut [u8],
         ) -> Poll<io::Result<usize>> {
-            match self.get_mut() {
-                Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-                Stream::Tls(s) => Pin::new(&mut **s).poll_read(cx, buf),
+            let this = self.get_mut();
+            if this.budget.before_read() {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            let polled = match &mut this.transport {
+                Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
+                Transport::Tls(s) => Pin::new(&mut **s).poll_read(cx, buf),
+            };
+            match polled {
+                Poll::Ready(Ok(n)) => Poll::Ready(this.budget.after_read(Some(n)).map(|()| n)),
+                Poll::Pending => {
+                    let _ = this.budget.after_read(None);
+                    Poll::Pending
+                }
+                other => other,
             }
         }
     }
@@ -234,9 +262,11 @@ mod default_client {
             cx: &mut Context<'_>,
             buf: &[u8],
         ) -> Poll<io::Result<usize>> {
-            match self.get_mut() {
-                Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-                Stream::Tls(s) => Pin::new(&mut **s).poll_write(cx, buf),
+            let this = self.get_mut();
+            this.budget.wrote();
+            match &mut this.transport {
+                Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
+                Transport::Tls(s) => Pin::new(&mut **s).poll_write(cx, buf),
             }
         }
 
@@ -245,23 +275,25 @@ mod default_client {
             cx: &mut Context<'_>,
             bufs: &[io::IoSlice<'_>],
         ) -> Poll<io::Result<usize>> {
-            match self.get_mut() {
-                Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-                Stream::Tls(s) => Pin::new(&mut **s).poll_write_vectored(cx, bufs),
+            let this = self.get_mut();
+            this.budget.wrote();
+            match &mut this.transport {
+                Transport::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+                Transport::Tls(s) => Pin::new(&mut **s).poll_write_vectored(cx, bufs),
             }
         }
 
         fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            match self.get_mut() {
-                Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-                Stream::Tls(s) => Pin::new(&mut **s).poll_flush(cx),
+            match &mut self.get_mut().transport {
+                Transport::Plain(s) => Pin::new(s).poll_flush(cx),
+                Transport::Tls(s) => Pin::new(&mut **s).poll_flush(cx),
             }
         }
 
         fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            match self.get_mut() {
-                Stream::Plain(s) => Pin::new(s).poll_close(cx),
-                Stream::Tls(s) => Pin::new(&mut **s).poll_close(cx),
+            match &mut self.get_mut().transport {
+                Transport::Plain(s) => Pin::new(s).poll_close(cx),
+                Transport::Tls(s) => Pin::new(&mut **s).poll_close(cx),
             }
         }
     }
@@ -445,9 +477,9 @@ mod default_client {
                         format!("TLS handshake with {key}: {}", describe(&chain(&e))),
                     )
                 })?;
-                Stream::Tls(Box::new(tls))
+                Stream::new(Transport::Tls(Box::new(tls)))
             } else {
-                Stream::Plain(tcp)
+                Stream::new(Transport::Plain(tcp))
             };
             let (sender, driver) = http1::Builder::new()
                 .handshake(FuturesIo::new(stream))

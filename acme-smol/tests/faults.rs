@@ -495,14 +495,14 @@ async fn a_redirected_post_is_not_followed_on_smol() {
     assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
 
-/// Interim `102 Processing` answers without end: the request deadline should end each attempt.
+/// Interim `102 Processing` answers without end: the connection's read budget (2 MiB per
+/// exchange) ends each attempt as a broken exchange, retried like a reset, as in every adapter.
 #[test]
-#[ignore = "FINDING: hangs. hyper parses an endless run of 1xx answers without ever returning Pending while async-io reads stay ready (no cooperative budget): the request future never yields, so its deadline timer is never polled"]
-fn endless_interim_answers_end_at_the_deadline() {
-    smol::block_on(endless_interim_answers_end_at_the_deadline_on_smol())
+fn endless_interim_answers_end_at_the_read_budget() {
+    smol::block_on(endless_interim_answers_end_at_the_read_budget_on_smol())
 }
 
-async fn endless_interim_answers_end_at_the_deadline_on_smol() {
+async fn endless_interim_answers_end_at_the_read_budget_on_smol() {
     let ca = FakeCa::start(config());
     for _ in 0..4 {
         let interim = b"HTTP/1.1 102 Processing\r\n\r\n".to_vec();
@@ -510,10 +510,7 @@ async fn endless_interim_answers_end_at_the_deadline_on_smol() {
     }
     let started = Instant::now();
     let err = client(&ca.directory()).directory().await.unwrap_err();
-    assert_eq!(
-        transport(&err),
-        (ca.directory(), TransportErrorKind::Timeout)
-    );
+    assert_eq!(transport(&err), (ca.directory(), TransportErrorKind::Io));
     assert_eq!(count(&ca.seen(), "GET /dir"), 4);
     assert!(started.elapsed() < BOUND);
 }

@@ -12,10 +12,11 @@ mod default_client {
     use std::error::Error as StdError;
     use std::fmt;
     use std::io;
+    use std::pin::Pin;
     use std::task::{Context, Poll};
     use std::time::Duration;
 
-    use acme_async::http_client::{follow_redirects, run_with_timeout};
+    use acme_async::http_client::{ReadBudget, follow_redirects, run_with_timeout};
     use acme_crypto::tls_client;
     use acme_proto::http::transport::{append_capped, check_content_length};
     use acme_proto::http::{
@@ -26,9 +27,10 @@ mod default_client {
     use hyper::body::{Bytes, Incoming};
     use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
     use hyper_util::client::legacy::Client;
-    use hyper_util::client::legacy::connect::HttpConnector;
+    use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     use rustls::pki_types::CertificateDer;
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
     use tokio::net::TcpStream;
 
     use super::{BoxFuture, HttpClient};
@@ -260,12 +262,84 @@ mod default_client {
         }
     }
 
-    /// hyper-util's [`HttpConnector`] with its errors tagged as [`TcpConnectError`].
+    /// hyper-util's [`HttpConnector`] with its errors tagged as [`TcpConnectError`] and its
+    /// connections' reads bounded by a [`ReadBudget`].
     #[derive(Clone)]
     struct TcpConnector(HttpConnector);
 
+    /// A TCP connection whose reads a [`ReadBudget`] bounds.
+    struct Budgeted {
+        tcp: TcpStream,
+        budget: ReadBudget,
+    }
+
+    impl AsyncRead for Budgeted {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let this = self.get_mut();
+            if this.budget.before_read() {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            let before = buf.filled().len();
+            match Pin::new(&mut this.tcp).poll_read(cx, buf) {
+                Poll::Ready(Ok(())) => {
+                    Poll::Ready(this.budget.after_read(Some(buf.filled().len() - before)))
+                }
+                Poll::Pending => {
+                    let _ = this.budget.after_read(None);
+                    Poll::Pending
+                }
+                other => other,
+            }
+        }
+    }
+
+    impl AsyncWrite for Budgeted {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let this = self.get_mut();
+            this.budget.wrote();
+            Pin::new(&mut this.tcp).poll_write(cx, buf)
+        }
+
+        fn poll_write_vectored(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[io::IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            let this = self.get_mut();
+            this.budget.wrote();
+            Pin::new(&mut this.tcp).poll_write_vectored(cx, bufs)
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            self.tcp.is_write_vectored()
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
+        }
+    }
+
+    impl Connection for Budgeted {
+        fn connected(&self) -> Connected {
+            self.tcp.connected()
+        }
+    }
+
     impl tower_service::Service<Uri> for TcpConnector {
-        type Response = TokioIo<TcpStream>;
+        type Response = TokioIo<Budgeted>;
         type Error = TcpConnectError;
         type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
 
@@ -277,7 +351,16 @@ mod default_client {
 
         fn call(&mut self, uri: Uri) -> Self::Future {
             let connecting = self.0.call(uri);
-            Box::pin(async move { connecting.await.map_err(|e| TcpConnectError(Box::new(e))) })
+            Box::pin(async move {
+                let tcp = connecting
+                    .await
+                    .map_err(|e| TcpConnectError(Box::new(e)))?
+                    .into_inner();
+                Ok(TokioIo::new(Budgeted {
+                    tcp,
+                    budget: ReadBudget::default(),
+                }))
+            })
         }
     }
 

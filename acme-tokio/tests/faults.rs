@@ -433,10 +433,10 @@ async fn a_redirected_post_is_not_followed() {
     assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
 
-/// Interim `102 Processing` answers without end: the request deadline should end each attempt.
+/// Interim `102 Processing` answers without end: the connection's read budget (2 MiB per
+/// exchange) ends each attempt as a broken exchange, retried like a reset, as in every adapter.
 #[tokio::test]
-#[ignore = "FINDING: an endless run of 1xx answers is parsed by hyper inside one task poll for seconds (unoptimized: 25 s for a 500 ms deadline); the deadline fires late and the runtime thread is starved meanwhile"]
-async fn endless_interim_answers_end_at_the_deadline() {
+async fn endless_interim_answers_end_at_the_read_budget() {
     let ca = FakeCa::start(config());
     for _ in 0..4 {
         let interim = b"HTTP/1.1 102 Processing\r\n\r\n".to_vec();
@@ -444,10 +444,7 @@ async fn endless_interim_answers_end_at_the_deadline() {
     }
     let started = Instant::now();
     let err = client(&ca.directory()).directory().await.unwrap_err();
-    assert_eq!(
-        transport(&err),
-        (ca.directory(), TransportErrorKind::Timeout)
-    );
+    assert_eq!(transport(&err), (ca.directory(), TransportErrorKind::Io));
     assert_eq!(count(&ca.seen(), "GET /dir"), 4);
     assert!(started.elapsed() < BOUND);
 }
