@@ -192,7 +192,9 @@ mod tests {
         budget.after_read(None).unwrap();
         assert!(!budget.before_read());
 
-        budget.after_read(Some(ReadBudget::MAX_BYTES - 100)).unwrap();
+        budget
+            .after_read(Some(ReadBudget::MAX_BYTES - 100))
+            .unwrap();
         let err = budget.after_read(Some(1)).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
         assert_eq!(

@@ -2413,18 +2413,27 @@ static PAGE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::ne
 
 #[test]
 fn orders_lists_that_never_end_or_loop_are_cut_short() {
-    // Every page links to a new one: 100 pages at most.
+    // Every page links to a new one: an error after 100 pages, not a silently short list.
     let mut w = World::new(FakeConfig::default());
     w.server.rewrite("/orders/", |_, h, _| {
         let n = PAGE.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         h.push(("Link".into(), format!("<?page={n}>;rel=next")));
     });
     let account = w.account().unwrap();
-    let order = w.issue(&["example.org"]).unwrap().order_url;
-    let listed = w
+    w.issue(&["example.org"]).unwrap();
+    let err = w
         .run(OrdersListFlow::new(account.resource.orders.unwrap()))
-        .unwrap();
-    assert_eq!(listed, [order]);
+        .unwrap_err();
+    let last = w.requests("/orders/").last().unwrap().url.clone();
+    assert_eq!(
+        err,
+        Error::Protocol {
+            url: last,
+            status: 200,
+            reason: "the orders list still goes on after 100 pages (order URLs read: 1)".into(),
+            body_snippet: String::new(),
+        }
+    );
     assert_eq!(w.requests("/orders/").len(), 100);
     // A page that links to itself: read once.
     let mut w = World::new(FakeConfig::default());

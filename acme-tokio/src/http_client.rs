@@ -380,9 +380,25 @@ mod default_client {
     }
 
     fn describe(errors: &[&(dyn StdError + 'static)]) -> String {
+        // hyper-util's wrappers ("client error (Connect)", "tcp connect error", ours) only
+        // name the stage, which the error's kind already does: keep what explains it.
+        let wrapper = |t: &str| {
+            t.starts_with("client error (")
+                || t == "tcp connect error"
+                || t.starts_with("TCP connect: ")
+        };
+        let explaining: Vec<String> = errors
+            .iter()
+            .map(|e| e.to_string())
+            .filter(|t| !wrapper(t))
+            .collect();
+        let texts = if explaining.is_empty() {
+            errors.iter().map(|e| e.to_string()).collect()
+        } else {
+            explaining
+        };
         let mut message = String::new();
-        for e in errors {
-            let text = e.to_string();
+        for text in texts {
             if !message.contains(&text) {
                 if !message.is_empty() {
                     message.push_str(": ");

@@ -276,7 +276,9 @@ impl ChallengeFlow {
 }
 
 chain_flow! {
-    /// List an account's orders, following `Link: rel="next"` pages.
+    /// List an account's orders, following `Link: rel="next"` pages: at most 100 pages and
+    /// 10 000 orders; a list that goes on beyond is [`Error::Protocol`], never a silently
+    /// short answer. A `next` link back to a page already read ends the list.
     OrdersListFlow => Vec<String>
 }
 
@@ -311,14 +313,25 @@ impl OrdersListFlow {
                     .into_iter()
                     .next();
                 match next {
-                    Some(n)
-                        if pages < MAX_ORDER_PAGES
-                            && all.len() < MAX_ORDERS
-                            && seen.insert(n.clone()) =>
-                    {
+                    // A link back to a page already read: every order has been seen.
+                    Some(n) if seen.contains(&n) => Next::Done(Ok(std::mem::take(&mut all))),
+                    // A list that never ends is an error, not a silently short answer.
+                    Some(_) if pages >= MAX_ORDER_PAGES || all.len() >= MAX_ORDERS => {
+                        Next::Done(Err(Error::protocol(
+                            &reply.url,
+                            reply.status,
+                            format!(
+                                "the orders list still goes on after {pages} pages (order URLs read: {})",
+                                all.len()
+                            ),
+                            b"",
+                        )))
+                    }
+                    Some(n) => {
+                        seen.insert(n.clone());
                         Next::Call(Call::post_as_get(Endpoint::OrdersList, n))
                     }
-                    _ => Next::Done(Ok(std::mem::take(&mut all))),
+                    None => Next::Done(Ok(std::mem::take(&mut all))),
                 }
             },
         ))
