@@ -1,44 +1,20 @@
-//! The blocking ACME client: the drive loop over [`acme_proto`] flows, and the operations
-//! built on it.
+//! The blocking ACME client: [`acme_async::Client`] on the [`Blocking`] runtime binding, each
+//! operation run to completion on the calling thread.
 
 use crate::Error;
 use crate::http_client::HttpClient;
+use crate::runtime::{AsyncHttp, AsyncSolver, Blocking, block_on};
 use crate::solver::Solver;
-use acme_crypto::{AccountFile, Algorithm, CsrOptions, KeyPair};
+use acme_async::{IssuedCertificate, Step};
+use acme_crypto::{AccountFile, KeyPair};
 use acme_proto::flow::{
-    Account, AccountCredentials, AccountFlow, AuthorizationFlow, CertificateBundle,
-    ChallengeSelector, ChallengeToSolve, DirectoryFlow, Event, Flow, IssueFlow, KeyRolloverFlow,
-    NewAccount, NewOrder, OrderFlow, OrdersListFlow, Output, Policy, RenewalInfo, RenewalInfoFlow,
-    RevocationFlow, RevocationReason, Session,
+    Account, AccountCredentials, CertificateBundle, ChallengeSelector, Flow, NewAccount, NewOrder,
+    Policy, RenewalInfo, RevocationReason,
 };
 use acme_proto::msgs::identifier::Identifier;
 use acme_proto::msgs::resources::{AuthorizationResource, Directory, OrderResource};
 use acme_proto::signer::Signer;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Instant, SystemTime};
-use tracing::{debug, info, info_span, warn};
-
-/// What [`Client::step`] stopped on.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Step<T> {
-    /// The flow reported an event.
-    Event(Event),
-    /// The flow finished.
-    Done(Result<T, acme_proto::Error>),
-}
-
-/// A certificate and its private key, as [`Client::issue`] returns them.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct IssuedCertificate {
-    /// The chain, PEM, leaf first (the default chain, or the preferred alternate).
-    pub chain_pem: String,
-    /// The certificate's private key.
-    pub key: KeyPair,
-    /// Everything the CA returned (order, URLs, alternate chains).
-    pub bundle: CertificateBundle,
-}
+use std::sync::Arc;
 
 /// An ACME client bound to one CA (and, once created or restored, one account).
 ///
@@ -46,117 +22,73 @@ pub struct IssuedCertificate {
 /// orders can run concurrently on one account.
 #[derive(Clone)]
 pub struct Client {
-    http: Arc<dyn HttpClient>,
-    session: Arc<Mutex<Session>>,
-    preferred_chain: Option<Arc<str>>,
+    pub(crate) inner: acme_async::Client<Blocking>,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = self.lock();
-        f.debug_struct("Client")
-            .field("directory", &s.directory_url())
-            .field("account", &s.account())
-            .finish()
+        self.inner.fmt(f)
     }
 }
 
 /// Builds a [`Client`].
 #[must_use]
 pub struct ClientBuilder {
-    directory_url: String,
-    http: Option<Arc<dyn HttpClient>>,
-    #[cfg(feature = "default-client")]
-    roots: Vec<Vec<u8>>,
-    allow_http: bool,
-    policy: Policy,
-    account: Option<AccountCredentials>,
-    preferred_chain: Option<Arc<str>>,
+    inner: acme_async::ClientBuilder<Blocking>,
 }
 
 impl ClientBuilder {
     /// Use this HTTP client instead of the default one.
-    pub fn http_client(mut self, client: impl HttpClient) -> Self {
-        self.http = Some(Arc::new(client));
-        self
+    pub fn http_client(self, client: impl HttpClient) -> Self {
+        ClientBuilder {
+            inner: self.inner.http_client(AsyncHttp(client)),
+        }
     }
 
     /// Trust these PEM root certificates too, for the CA's TLS (test CAs such as Pebble).
     /// Verification is always on; this only adds anchors.
     #[cfg(feature = "default-client")]
-    pub fn add_root_pem(mut self, pem: &[u8]) -> Self {
-        self.roots.push(pem.to_vec());
-        self
+    pub fn add_root_pem(self, pem: &[u8]) -> Self {
+        ClientBuilder {
+            inner: self.inner.add_root_pem(pem),
+        }
     }
 
     /// Allow a plain `http://` directory (never for a public CA).
-    pub fn allow_http(mut self, allow: bool) -> Self {
-        self.allow_http = allow;
-        self
+    pub fn allow_http(self, allow: bool) -> Self {
+        ClientBuilder {
+            inner: self.inner.allow_http(allow),
+        }
     }
 
     /// Retry, polling and deadline policy.
-    pub fn policy(mut self, policy: Policy) -> Self {
-        self.policy = policy;
-        self
+    pub fn policy(self, policy: Policy) -> Self {
+        ClientBuilder {
+            inner: self.inner.policy(policy),
+        }
     }
 
     /// Use an existing account (no round trip to find it).
-    pub fn account(mut self, account: AccountCredentials) -> Self {
-        self.account = Some(account);
-        self
+    pub fn account(self, account: AccountCredentials) -> Self {
+        ClientBuilder {
+            inner: self.inner.account(account),
+        }
     }
 
     /// Prefer the certificate chain leading to this root (or through this issuer), by
     /// common name, e.g. `ISRG Root X1`: [`Client::issue`] then returns that chain when the
     /// CA offers it as an alternate (`Link: rel="alternate"`), and the default chain
     /// otherwise (see [`acme_crypto::select_chain_pem`]).
-    pub fn preferred_chain(mut self, common_name: impl Into<String>) -> Self {
-        self.preferred_chain = Some(Arc::from(common_name.into()));
-        self
+    pub fn preferred_chain(self, common_name: impl Into<String>) -> Self {
+        ClientBuilder {
+            inner: self.inner.preferred_chain(common_name),
+        }
     }
 
     /// Build the client.
     pub fn build(self) -> Result<Client, Error> {
-        // Schemes are case-insensitive (RFC 3986 §3.1): `HTTP://` is plain HTTP too.
-        let plain = self
-            .directory_url
-            .get(..7)
-            .is_some_and(|s| s.eq_ignore_ascii_case("http://"));
-        if plain && !self.allow_http {
-            return Err(Error::Config(format!(
-                "refusing plain-HTTP directory {}: use https, or allow_http(true) for a local test CA",
-                self.directory_url
-            )));
-        }
-        let http: Arc<dyn HttpClient> = match self.http {
-            Some(h) => h,
-            #[cfg(feature = "default-client")]
-            None => {
-                let mut b =
-                    crate::http_client::DefaultClient::builder().allow_http(self.allow_http);
-                for pem in &self.roots {
-                    b = b
-                        .add_root_pem(pem)
-                        .map_err(|e| Error::Config(e.to_string()))?;
-                }
-                Arc::new(b.build())
-            }
-            #[cfg(not(feature = "default-client"))]
-            None => {
-                return Err(Error::Config(
-                    "no HTTP client: enable `default-client` or call http_client()".into(),
-                ));
-            }
-        };
-        let mut session = Session::new(self.directory_url)
-            .with_policy(self.policy)
-            .with_user_agent_product(concat!("acme-blocking/", env!("CARGO_PKG_VERSION")));
-        session.set_account(self.account);
         Ok(Client {
-            http,
-            session: Arc::new(Mutex::new(session)),
-            preferred_chain: self.preferred_chain,
+            inner: self.inner.build()?,
         })
     }
 }
@@ -165,84 +97,29 @@ impl Client {
     /// Start building a client for the CA whose directory is at `directory_url`.
     pub fn builder(directory_url: impl Into<String>) -> ClientBuilder {
         ClientBuilder {
-            directory_url: directory_url.into(),
-            http: None,
-            #[cfg(feature = "default-client")]
-            roots: Vec::new(),
-            allow_http: false,
-            policy: Policy::default(),
-            account: None,
-            preferred_chain: None,
+            inner: acme_async::Client::builder(directory_url),
         }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Session> {
-        // A panic while holding the lock cannot leave the session inconsistent in a way that
-        // matters more than losing the client: keep going with the inner value.
-        self.session.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Drive `flow` until it reports an event or finishes: perform its requests, sleep until
     /// the times it names. This is the whole adapter: everything else is built on it.
     pub fn step<F: Flow>(&self, flow: &mut F) -> Step<F::Output> {
-        loop {
-            let out = flow.poll(&mut self.lock(), SystemTime::now());
-            match out {
-                Output::Send(request) => {
-                    let (id, endpoint) = (request.id, request.endpoint);
-                    debug!(?endpoint, method = %request.method, url = %request.url, "request");
-                    let started = Instant::now();
-                    let result = self.http.execute(request);
-                    let now = SystemTime::now();
-                    match result {
-                        Ok(response) => {
-                            debug!(?endpoint, status = response.status().as_u16(), elapsed = ?started.elapsed(), "response");
-                            flow.handle_response(&mut self.lock(), now, id, response);
-                        }
-                        Err(error) => {
-                            warn!(?endpoint, %error, "transport error");
-                            flow.handle_transport_error(&mut self.lock(), now, id, error);
-                        }
-                    }
-                }
-                Output::Wait(until) => {
-                    let d = until.duration_since(SystemTime::now()).unwrap_or_default();
-                    debug!(wait = ?d, "waiting");
-                    std::thread::sleep(d);
-                }
-                Output::Event(e) => return Step::Event(e),
-                Output::Idle => {
-                    return Step::Done(Err(acme_proto::Error::Usage(
-                        "the flow is waiting for the caller (e.g. challenges_ready)".into(),
-                    )));
-                }
-                Output::Done(r) => return Step::Done(r),
-            }
-        }
+        block_on(self.inner.step(flow))
     }
 
     /// Drive a flow that needs no answers to events (all but issuance) to completion.
-    pub fn run<F: Flow>(&self, mut flow: F) -> Result<F::Output, Error> {
-        loop {
-            match self.step(&mut flow) {
-                Step::Event(e) => info!(event = ?e, "progress"),
-                Step::Done(r) => return r.map_err(Error::from),
-            }
-        }
+    pub fn run<F: Flow>(&self, flow: F) -> Result<F::Output, Error> {
+        block_on(self.inner.run(flow))
     }
 
     /// The CA's directory (fetched once, then cached).
     pub fn directory(&self) -> Result<Directory, Error> {
-        if let Some(d) = self.lock().directory().cloned() {
-            return Ok(d);
-        }
-        let flow = DirectoryFlow::new(&self.lock());
-        self.run(flow)
+        block_on(self.inner.directory())
     }
 
     /// The CA's terms of service URL, to show the user before they agree.
     pub fn terms_of_service(&self) -> Result<Option<String>, Error> {
-        Ok(self.directory()?.meta.terms_of_service)
+        block_on(self.inner.terms_of_service())
     }
 
     /// Create an account for `key` (or get the existing one), and use it from now on.
@@ -251,106 +128,72 @@ impl Client {
         key: Arc<dyn Signer>,
         params: NewAccount,
     ) -> Result<Account, Error> {
-        let account = self.run(AccountFlow::create(key, params))?;
-        let verb = if account.created { "created" } else { "found" };
-        info!("account {verb}: {}", account.url);
-        Ok(account)
+        block_on(self.inner.create_account(key, params))
     }
 
     /// Find the account of `key` (`onlyReturnExisting`) and use it from now on. A key without
     /// an account fails with the CA's `accountDoesNotExist` problem.
     pub fn find_account(&self, key: Arc<dyn Signer>) -> Result<Account, Error> {
-        self.run(AccountFlow::find(key))
+        block_on(self.inner.find_account(key))
     }
 
     /// Use a stored account: no round trip.
     pub fn set_account(&self, account: AccountCredentials) {
-        self.lock().set_account(Some(account));
+        self.inner.set_account(account);
     }
 
     /// The account in use.
     pub fn account(&self) -> Option<AccountCredentials> {
-        self.lock().account().cloned()
+        self.inner.account()
     }
 
     /// The CA's directory URL, as the client was built with.
     pub fn directory_url(&self) -> String {
-        self.lock().directory_url().to_owned()
+        self.inner.directory_url()
     }
 
     /// Use an account stored in an [`AccountFile`]: no request is made (no `newAccount`,
     /// no lookup). Fails with [`Error::Config`] when the file belongs to another CA (its
     /// directory URL differs from this client's).
     pub fn restore_account(&self, file: &AccountFile) -> Result<(), Error> {
-        let mut session = self.lock();
-        if file.directory_url() != session.directory_url() {
-            return Err(Error::Config(format!(
-                "the account file is for the CA at {}, not {}",
-                file.directory_url(),
-                session.directory_url()
-            )));
-        }
-        session.set_account(Some(file.credentials()));
-        Ok(())
+        self.inner.restore_account(file)
     }
 
     /// The account in use as an [`AccountFile`] to save, with `key`, which must be the
     /// account's current key (after [`Client::rollover_key`], the new one). Fails with
     /// [`Error::Config`] when there is no account yet or `key` is not its key.
     pub fn account_file(&self, key: Arc<KeyPair>) -> Result<AccountFile, Error> {
-        let session = self.lock();
-        let account = session.account().ok_or_else(|| {
-            Error::Config("no account to save: create, find or restore one first".into())
-        })?;
-        if account.key.jwk() != key.public_jwk() {
-            return Err(Error::Config(format!(
-                "the key (thumbprint {}) is not the account's key",
-                key.thumbprint()
-            )));
-        }
-        Ok(AccountFile::new(
-            session.directory_url(),
-            account.url.clone(),
-            key,
-        )?)
+        self.inner.account_file(key)
     }
 
     /// Fetch the account object.
     pub fn fetch_account(&self) -> Result<Account, Error> {
-        let flow = AccountFlow::fetch(&self.lock())?;
-        self.run(flow)
+        block_on(self.inner.fetch_account())
     }
 
     /// Replace the account's contacts.
     pub fn update_contact(&self, contact: Vec<String>) -> Result<Account, Error> {
-        let flow = AccountFlow::update_contact(&self.lock(), contact)?;
-        self.run(flow)
+        block_on(self.inner.update_contact(contact))
     }
 
     /// Deactivate the account (irreversible).
     pub fn deactivate_account(&self) -> Result<Account, Error> {
-        let flow = AccountFlow::deactivate(&self.lock())?;
-        self.run(flow)
+        block_on(self.inner.deactivate_account())
     }
 
     /// Roll the account over to `new_key`; later requests are signed with it.
     pub fn rollover_key(&self, new_key: Arc<dyn Signer>) -> Result<(), Error> {
-        self.run(KeyRolloverFlow::new(new_key))
+        block_on(self.inner.rollover_key(new_key))
     }
 
     /// Every order URL of the account (all pages).
     pub fn list_orders(&self) -> Result<Vec<String>, Error> {
-        let account = self.fetch_account()?;
-        let url = account
-            .resource
-            .orders
-            .ok_or_else(|| Error::Config("the account object has no orders URL".into()))?;
-        self.run(OrdersListFlow::new(url))
+        block_on(self.inner.list_orders())
     }
 
     /// Fetch an order.
     pub fn fetch_order(&self, url: &str) -> Result<OrderResource, Error> {
-        self.run(OrderFlow::fetch(url))
+        block_on(self.inner.fetch_order(url))
     }
 
     /// Pre-authorize an identifier (`newAuthz`, where the CA offers it).
@@ -358,17 +201,17 @@ impl Client {
         &self,
         identifier: &Identifier,
     ) -> Result<(String, AuthorizationResource), Error> {
-        self.run(AuthorizationFlow::new_authz(identifier))
+        block_on(self.inner.new_authorization(identifier))
     }
 
     /// Fetch an authorization.
     pub fn fetch_authorization(&self, url: &str) -> Result<AuthorizationResource, Error> {
-        Ok(self.run(AuthorizationFlow::fetch(url))?.1)
+        block_on(self.inner.fetch_authorization(url))
     }
 
     /// Deactivate an authorization.
     pub fn deactivate_authorization(&self, url: &str) -> Result<AuthorizationResource, Error> {
-        Ok(self.run(AuthorizationFlow::deactivate(url))?.1)
+        block_on(self.inner.deactivate_authorization(url))
     }
 
     /// Revoke a certificate (DER), signed by the account key.
@@ -377,7 +220,7 @@ impl Client {
         certificate_der: &[u8],
         reason: Option<RevocationReason>,
     ) -> Result<(), Error> {
-        self.run(RevocationFlow::by_account(certificate_der, reason))
+        block_on(self.inner.revoke(certificate_der, reason))
     }
 
     /// Revoke a certificate (DER), signed by its own key (no account needed).
@@ -387,17 +230,12 @@ impl Client {
         key: Arc<dyn Signer>,
         reason: Option<RevocationReason>,
     ) -> Result<(), Error> {
-        self.run(RevocationFlow::by_certificate_key(
-            certificate_der,
-            key,
-            reason,
-        ))
+        block_on(self.inner.revoke_with_key(certificate_der, key, reason))
     }
 
     /// ACME Renewal Information (RFC 9773) for a certificate (DER).
     pub fn renewal_info(&self, certificate_der: &[u8]) -> Result<RenewalInfo, Error> {
-        let id = acme_crypto::ari_certificate_id(certificate_der)?;
-        self.run(RenewalInfoFlow::new(&id))
+        block_on(self.inner.renewal_info(certificate_der))
     }
 
     /// Order, validate, finalize and download: the lower-level form of [`Client::issue`].
@@ -409,45 +247,10 @@ impl Client {
         csr_der: Vec<u8>,
         solver: &dyn Solver,
     ) -> Result<CertificateBundle, Error> {
-        let names: Vec<&str> = order.identifiers.iter().map(|i| i.value.as_str()).collect();
-        let span = info_span!("order", identifiers = %names.join(","));
-        let mut flow = IssueFlow::new(order, selector, csr_der);
-        let _entered = span.enter();
-        {
-            let mut presented: Vec<ChallengeToSolve> = Vec::new();
-            let result = loop {
-                match self.step(&mut flow) {
-                    Step::Event(Event::Challenges(list)) => {
-                        let mut failed = None;
-                        for c in list {
-                            info!("presenting {} challenge for {}", c.kind(), c.identifier);
-                            let r = solver.present(&c);
-                            presented.push(c.clone());
-                            if let Err(e) = r {
-                                failed = Some(Error::Solver {
-                                    identifier: c.identifier.clone(),
-                                    message: e.to_string(),
-                                });
-                                break;
-                            }
-                        }
-                        if let Some(e) = failed {
-                            break Err(e);
-                        }
-                        flow.challenges_ready();
-                    }
-                    Step::Event(Event::Progress(p)) => info!("{p}"),
-                    Step::Event(e) => info!(event = ?e, "event"),
-                    Step::Done(r) => break r.map_err(Error::from),
-                }
-            };
-            for c in &presented {
-                if let Err(e) = solver.cleanup(c) {
-                    warn!(identifier = %c.identifier, error = %e, "challenge cleanup failed");
-                }
-            }
-            result
-        }
+        block_on(
+            self.inner
+                .order(order, selector, csr_der, &AsyncSolver(solver)),
+        )
     }
 
     /// Issue a certificate for `identifiers` (DNS names, wildcards, IP addresses; Unicode
@@ -460,11 +263,10 @@ impl Client {
         solver: &dyn Solver,
         certificate_key: Option<KeyPair>,
     ) -> Result<IssuedCertificate, Error> {
-        let ids = identifiers
-            .iter()
-            .map(|t| acme_crypto::identifier(t))
-            .collect::<Result<Vec<Identifier>, _>>()?;
-        self.issue_order(NewOrder::new(ids), solver, certificate_key)
+        block_on(
+            self.inner
+                .issue(identifiers, &AsyncSolver(solver), certificate_key),
+        )
     }
 
     /// [`Client::issue`] for an order built by the caller: its identifiers, and a certificate
@@ -476,25 +278,9 @@ impl Client {
         solver: &dyn Solver,
         certificate_key: Option<KeyPair>,
     ) -> Result<IssuedCertificate, Error> {
-        let key = match certificate_key {
-            Some(k) => k,
-            None => KeyPair::generate(Algorithm::Es256)?,
-        };
-        let csr = acme_crypto::csr_der(&order.identifiers, &key, &CsrOptions::default())?;
-        let bundle = self.order(order, solver.selector(), csr, solver)?;
-        let chain_pem = match &self.preferred_chain {
-            Some(preferred) => acme_crypto::select_chain_pem(
-                &bundle.pem,
-                bundle.alternates.iter().map(|(_, pem)| pem.as_str()),
-                preferred,
-            )
-            .to_owned(),
-            None => bundle.pem.clone(),
-        };
-        Ok(IssuedCertificate {
-            chain_pem,
-            key,
-            bundle,
-        })
+        block_on(
+            self.inner
+                .issue_order(order, &AsyncSolver(solver), certificate_key),
+        )
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! [`Client`] drives the core's flows over an [`HttpClient`] (by default [`DefaultClient`]:
 //! ureq 3 with rustls (ring), verified TLS, keep-alive connection reuse, `TCP_NODELAY`,
-//! capped bodies; feature `default-client`, on by default). Clones share one session.
+//! capped bodies; feature `default-client`, on by default). Clones share one session. It is
+//! the [`acme_async`] client that `acme-tokio` and `acme-smol` use, each call run to
+//! completion on the calling thread (waits block it); no executor is involved.
 //!
 //! - [`solver`]: how challenges are published ([`Http01Solver`] over an [`Http01Responder`]).
 //! - [`http01`]: the http-01 responder, mountable in your own server or served by its own
@@ -106,15 +108,15 @@ pub mod http01;
 pub mod http_client;
 mod multi;
 mod renew;
+mod runtime;
 pub mod solver;
 #[cfg(feature = "tls-alpn-01")]
 pub mod tls_alpn01;
 
-pub use client::{Client, ClientBuilder, IssuedCertificate, Step};
-pub use renew::Renewal;
-// The adapters share one error type; acme-async brings no runtime (its dependencies are
-// acme-proto, acme-crypto and tracing).
-pub use acme_async::Error;
+pub use client::{Client, ClientBuilder};
+// The adapters share one client (acme-async's, run here on the calling thread), and so its
+// error and result types; acme-async brings no runtime.
+pub use acme_async::{Error, IssuedCertificate, Renewal, Step};
 pub use dns01::ChalltestsrvDns01Solver;
 pub use multi::MultiSolver;
 pub use solver::{Http01Solver, Solver, SolverError};

@@ -1,29 +1,12 @@
 //! Renewal: the ACME Renewal Information check (RFC 9773) and the replacement order.
 
 use crate::Error;
-use crate::client::{Client, IssuedCertificate};
+use crate::client::Client;
+use crate::runtime::{AsyncSolver, block_on};
 use crate::solver::Solver;
+use acme_async::Renewal;
 use acme_proto::flow::NewOrder;
-use acme_proto::msgs::identifier::Identifier;
-use acme_proto::renewal::{Decision, Renew, RenewalCheck, RenewalCheckFlow, RenewalState};
-use std::time::SystemTime;
-use tracing::{info, warn};
-
-/// The outcome of [`Client::renew`].
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Renewal {
-    /// The replacement was issued (with `replaces` naming the old certificate when the CA
-    /// offers ARI). Install it; the state was reset for it.
-    Renewed(Box<IssuedCertificate>),
-    /// Not due: call again at `at` (store the state first).
-    NotYet {
-        /// When to call again: the renewal time, or the next `renewalInfo` check.
-        at: SystemTime,
-        /// The decision, with its basis and the CA's `explanationURL`.
-        decision: Decision,
-    },
-}
+use acme_proto::renewal::{RenewalCheck, RenewalState};
 
 impl Client {
     /// Check whether `certificate` (PEM chain, leaf first, or DER) is due for renewal:
@@ -34,18 +17,7 @@ impl Client {
         certificate: &[u8],
         state: &mut RenewalState,
     ) -> Result<RenewalCheck, Error> {
-        let facts = acme_crypto::renewal_facts(certificate)?;
-        let random = acme_crypto::random_u64()?;
-        let flow = RenewalCheckFlow::new(facts, state.clone(), random);
-        let check = self.run(flow)?;
-        *state = check.state.clone();
-        if let Some(e) = &check.ari_error {
-            warn!(error = %e, "renewal information unavailable; using the fallback schedule");
-        }
-        if let Some(url) = &check.decision.explanation_url {
-            info!(explanation = %url, "the CA explains its renewal window");
-        }
-        Ok(check)
+        block_on(self.inner.check_renewal(certificate, state))
     }
 
     /// Renew `certificate` (PEM chain or DER) for `identifiers` when it is due, solving
@@ -62,11 +34,10 @@ impl Client {
         solver: &dyn Solver,
         state: &mut RenewalState,
     ) -> Result<Renewal, Error> {
-        let ids = identifiers
-            .iter()
-            .map(|t| acme_crypto::identifier(t))
-            .collect::<Result<Vec<Identifier>, _>>()?;
-        self.renew_order(certificate, NewOrder::new(ids), solver, state)
+        block_on(
+            self.inner
+                .renew(certificate, identifiers, &AsyncSolver(solver), state),
+        )
     }
 
     /// [`Client::renew`] with an order built by the caller (e.g. with a certificate profile,
@@ -74,21 +45,13 @@ impl Client {
     pub fn renew_order(
         &self,
         certificate: &[u8],
-        mut order: NewOrder,
+        order: NewOrder,
         solver: &dyn Solver,
         state: &mut RenewalState,
     ) -> Result<Renewal, Error> {
-        let check = self.check_renewal(certificate, state)?;
-        if let Some(at) = check.decision.renew.time() {
-            return Ok(Renewal::NotYet {
-                at,
-                decision: check.decision,
-            });
-        }
-        debug_assert_eq!(check.decision.renew, Renew::Now);
-        order.replaces = check.replaces;
-        let issued = self.issue_order(order, solver, None)?;
-        *state = RenewalState::new();
-        Ok(Renewal::Renewed(Box::new(issued)))
+        block_on(
+            self.inner
+                .renew_order(certificate, order, &AsyncSolver(solver), state),
+        )
     }
 }
