@@ -3,12 +3,12 @@
 //! `ACME_CHALLENGE` (`http-01` (default), `dns-01` or `tls-alpn-01`), `ACME_HTTP_PORT`
 //! (http-01 responder, default 80), `ACME_TLS_PORT` (tls-alpn-01 responder, default 443),
 //! `ACME_DNS_CHALLTESTSRV` (dns-01: base URL of a `pebble-challtestsrv` management API),
-//! `ACME_OUT_DIR`, `ACME_VERBOSE`.
+//! `ACME_OUT_DIR` (default `out`), `ACME_VERBOSE`.
+//! Exit code 2 for a configuration error (a variable, or a file or port it names), 1 when
+//! the run fails; one line on stderr says which.
 //! Writes `fullchain.pem`, `privkey.pem`, `account.key` (reused when present) and
 //! `account.json` (the account: the next run against the same directory restores it without
 //! a request, and registers again if the CA no longer knows it).
-
-#![allow(clippy::print_stderr)]
 
 #[path = "../../examples-support/support.rs"]
 mod support;
@@ -23,12 +23,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-fn run(cfg: &support::Config, started: Instant) -> Result<(), String> {
+fn run(cfg: &support::Config, started: Instant) -> Result<(), support::Failure> {
     let mut builder = Client::builder(&cfg.directory);
     if let Some(pem) = &cfg.ca_cert {
         builder = builder.add_root_pem(pem);
     }
-    let client = builder.build().map_err(|e| e.to_string())?;
+    let client = builder
+        .build()
+        .map_err(|e| support::config_error(format!("ACME_DIRECTORY {}: {e}", cfg.directory)))?;
 
     // An account stored by an earlier run is used as is: no request to look it up.
     let restored = match support::stored_account(cfg)? {
@@ -52,12 +54,12 @@ fn run(cfg: &support::Config, started: Instant) -> Result<(), String> {
         other => other,
     }
     .map_err(|e| e.to_string())?;
-    support::finish(cfg, &cert.chain_pem, &cert.key, started)
+    Ok(support::finish(cfg, &cert.chain_pem, &cert.key, started)?)
 }
 
 /// Create the account of `account.key` (or find it: the CA answers with the existing one)
 /// and store it in `account.json` for the next run.
-fn register(client: &Client, cfg: &support::Config) -> Result<(), String> {
+fn register(client: &Client, cfg: &support::Config) -> Result<(), support::Failure> {
     let (account_key, _) = support::account_key(&cfg.out_dir)?;
     let account_key = Arc::new(account_key);
     if let Some(tos) = client.terms_of_service().map_err(|e| e.to_string())? {
@@ -69,7 +71,7 @@ fn register(client: &Client, cfg: &support::Config) -> Result<(), String> {
             NewAccount::default().agree_to_terms_of_service(true),
         )
         .map_err(|e| e.to_string())?;
-    support::store_account(cfg, &account.url, account_key)
+    Ok(support::store_account(cfg, &account.url, account_key)?)
 }
 
 fn account_unknown(e: &Error) -> bool {
@@ -81,15 +83,13 @@ fn account_unknown(e: &Error) -> bool {
 fn issue(
     client: &Client,
     cfg: &support::Config,
-) -> Result<Result<IssuedCertificate, Error>, String> {
+) -> Result<Result<IssuedCertificate, Error>, support::Failure> {
     let names: Vec<&str> = cfg.domains.iter().map(String::as_str).collect();
     // Each responder serves until its handle is dropped, after issuance.
     Ok(match cfg.challenge.as_str() {
         "dns-01" => {
-            let url = cfg.challtestsrv.as_deref().ok_or(
-                "ACME_CHALLENGE=dns-01 needs ACME_DNS_CHALLTESTSRV (a pebble-challtestsrv \
-                 management API); for your own DNS servers use acme_blocking::dns01::Rfc2136Solver",
-            )?;
+            // config() checked that dns-01 comes with ACME_DNS_CHALLTESTSRV.
+            let url = cfg.challtestsrv.as_deref().unwrap_or_default();
             client.issue(&names, &ChalltestsrvDns01Solver::new(url), None)
         }
         "tls-alpn-01" => {
@@ -97,7 +97,7 @@ fn issue(
             let addr = SocketAddr::from(([0, 0, 0, 0], cfg.tls_port));
             let _server = responder
                 .serve(addr)
-                .map_err(|e| format!("tls-alpn-01 responder on {addr}: {e}"))?;
+                .map_err(|e| support::responder_error("tls-alpn-01", "ACME_TLS_PORT", addr, e))?;
             client.issue(&names, &TlsAlpn01Solver::new(responder), None)
         }
         _ => {
@@ -105,7 +105,7 @@ fn issue(
             let addr = SocketAddr::from(([0, 0, 0, 0], cfg.http_port));
             let _server = responder
                 .serve(addr)
-                .map_err(|e| format!("http-01 responder on {addr}: {e}"))?;
+                .map_err(|e| support::responder_error("http-01", "ACME_HTTP_PORT", addr, e))?;
             client.issue(&names, &Http01Solver::new(responder), None)
         }
     })
@@ -115,19 +115,10 @@ fn main() -> std::process::ExitCode {
     let started = Instant::now();
     let cfg = match support::config() {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return std::process::ExitCode::from(2);
-        }
+        Err(e) => return support::exit(None, Err(e)),
     };
     if cfg.verbose {
         let _ = tracing::subscriber::set_global_default(support::Progress { started });
     }
-    match run(&cfg, started) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    support::exit(Some(&cfg), run(&cfg, started))
 }

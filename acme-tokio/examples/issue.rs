@@ -3,10 +3,10 @@
 //! `ACME_CHALLENGE` (`http-01` (default), `dns-01` or `tls-alpn-01`), `ACME_HTTP_PORT`
 //! (http-01 responder, default 80), `ACME_TLS_PORT` (tls-alpn-01 responder, default 443),
 //! `ACME_DNS_CHALLTESTSRV` (dns-01: base URL of a `pebble-challtestsrv` management API),
-//! `ACME_OUT_DIR`, `ACME_VERBOSE`.
+//! `ACME_OUT_DIR` (default `out`), `ACME_VERBOSE`.
+//! Exit code 2 for a configuration error (a variable, or a file or port it names), 1 when
+//! the run fails; one line on stderr says which.
 //! Writes `fullchain.pem`, `privkey.pem` and (reused when present) `account.key`.
-
-#![allow(clippy::print_stderr)]
 
 #[path = "../../examples-support/support.rs"]
 mod support;
@@ -20,12 +20,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-async fn run(cfg: &support::Config, started: Instant) -> Result<(), String> {
+async fn run(cfg: &support::Config, started: Instant) -> Result<(), support::Failure> {
     let mut builder = Client::builder(&cfg.directory);
     if let Some(pem) = &cfg.ca_cert {
         builder = builder.add_root_pem(pem);
     }
-    let client = builder.build().map_err(|e| e.to_string())?;
+    let client = builder
+        .build()
+        .map_err(|e| support::config_error(format!("ACME_DIRECTORY {}: {e}", cfg.directory)))?;
 
     let (account_key, _) = support::account_key(&cfg.out_dir)?;
     if let Some(tos) = client.terms_of_service().await.map_err(|e| e.to_string())? {
@@ -43,11 +45,10 @@ async fn run(cfg: &support::Config, started: Instant) -> Result<(), String> {
     // Each responder serves until its handle is dropped, after issuance.
     let cert = match cfg.challenge.as_str() {
         "dns-01" => {
-            let url = cfg.challtestsrv.as_deref().ok_or(
-                "ACME_CHALLENGE=dns-01 needs ACME_DNS_CHALLTESTSRV (a pebble-challtestsrv \
-                 management API); for your own DNS servers use acme_tokio::dns01::Rfc2136Solver",
-            )?;
-            let solver = ChalltestsrvDns01Solver::new(url).map_err(|e| e.to_string())?;
+            // config() checked that dns-01 comes with ACME_DNS_CHALLTESTSRV.
+            let url = cfg.challtestsrv.as_deref().unwrap_or_default();
+            let solver = ChalltestsrvDns01Solver::new(url)
+                .map_err(|e| support::config_error(format!("ACME_DNS_CHALLTESTSRV {url}: {e}")))?;
             client.issue(&names, &solver, None).await
         }
         "tls-alpn-01" => {
@@ -55,7 +56,7 @@ async fn run(cfg: &support::Config, started: Instant) -> Result<(), String> {
             let addr = SocketAddr::from(([0, 0, 0, 0], cfg.tls_port));
             let _server = responder
                 .serve(addr)
-                .map_err(|e| format!("tls-alpn-01 responder on {addr}: {e}"))?;
+                .map_err(|e| support::responder_error("tls-alpn-01", "ACME_TLS_PORT", addr, e))?;
             client
                 .issue(&names, &TlsAlpn01Solver::new(responder), None)
                 .await
@@ -65,14 +66,14 @@ async fn run(cfg: &support::Config, started: Instant) -> Result<(), String> {
             let addr = SocketAddr::from(([0, 0, 0, 0], cfg.http_port));
             let _server = responder
                 .serve(addr)
-                .map_err(|e| format!("http-01 responder on {addr}: {e}"))?;
+                .map_err(|e| support::responder_error("http-01", "ACME_HTTP_PORT", addr, e))?;
             client
                 .issue(&names, &Http01Solver::new(responder), None)
                 .await
         }
     }
     .map_err(|e| e.to_string())?;
-    support::finish(cfg, &cert.chain_pem, &cert.key, started)
+    Ok(support::finish(cfg, &cert.chain_pem, &cert.key, started)?)
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -80,19 +81,10 @@ async fn main() -> std::process::ExitCode {
     let started = Instant::now();
     let cfg = match support::config() {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return std::process::ExitCode::from(2);
-        }
+        Err(e) => return support::exit(None, Err(e)),
     };
     if cfg.verbose {
         let _ = tracing::subscriber::set_global_default(support::Progress { started });
     }
-    match run(&cfg, started).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    support::exit(Some(&cfg), run(&cfg, started).await)
 }

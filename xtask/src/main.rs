@@ -15,6 +15,7 @@ mod ci;
 mod demo;
 mod fuzz;
 mod pebble;
+mod readme;
 mod util;
 
 use std::process::ExitCode;
@@ -59,8 +60,9 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "demo",
         usage: "[--challenge http-01|dns-01|tls-alpn-01]",
-        about: "issue a certificate for demo.example.com from a fresh Pebble with the \
-                acme-tokio `issue` example (output in out/demo)",
+        about: "issue a certificate for demo.example.com from a local Pebble with the \
+                acme-tokio `issue` example (output in out/demo); a Pebble already running is \
+                used and left running",
         run: demo::command,
     },
     Command {
@@ -95,10 +97,18 @@ fn help() -> String {
             command.about
         ));
     }
-    text.push_str(&format!(
+    text.push_str(&pebble_help());
+    text.push('\n');
+    text.push_str(&ci::help());
+    text
+}
+
+/// The Pebble options and environment, for `help` and `pebble --help`.
+fn pebble_help() -> String {
+    let mut text = format!(
         "\nPEBBLE OPTIONS (`pebble start`, `pebble env`):\n{}\n",
         pebble::PebbleOptions::FLAGS_HELP
-    ));
+    );
     text.push_str(
         "\n`pebble start` reuses a running instance with the same options and restarts it \
          otherwise;\n`pebble status` exits 1 when it is not running; `pebble env` prints the \
@@ -111,9 +121,31 @@ fn help() -> String {
     for (key, value) in eab.test_env() {
         text.push_str(&format!("  {key}={value}\n"));
     }
-    text.push_str("  (ACME_TEST_EAB_KID/KEY only with --eab; the key is base64url, HS256)\n\n");
-    text.push_str(&ci::help());
+    text.push_str("  (ACME_TEST_EAB_KID/KEY only with --eab; the key is base64url, HS256)\n");
     text
+}
+
+/// `cargo xtask COMMAND --help`.
+fn command_help(command: &Command) -> String {
+    match command.name {
+        "demo" => demo::HELP.to_owned(),
+        "ci" => format!("usage: {}\n{}", ci::help(), command.about),
+        _ => {
+            let synopsis = format!("cargo xtask {} {}", command.name, command.usage);
+            let mut text = format!("usage: {}\n\n{}\n", synopsis.trim_end(), command.about);
+            if command.name == "pebble" {
+                text.push_str(&pebble_help());
+            }
+            text
+        }
+    }
+}
+
+/// Whether `args` ask for a command's help (`-h`/`--help` anywhere; not in bench's internal
+/// `--measure-child PROGRAM ARGS...`, whose arguments belong to the measured program).
+fn wants_help(args: &[String]) -> bool {
+    args.first().map(String::as_str) != Some("--measure-child")
+        && args.iter().any(|a| a == "-h" || a == "--help")
 }
 
 fn help_command(_args: &[String]) -> Result<ExitCode> {
@@ -135,11 +167,39 @@ fn main() -> ExitCode {
         eprint!("error: unknown command `{name}`\n\n{}", help());
         return ExitCode::from(2);
     };
+    if wants_help(rest) {
+        print!("{}", command_help(command));
+        return ExitCode::SUCCESS;
+    }
     match (command.run)(rest) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_has_help() {
+        for command in COMMANDS {
+            for flag in ["--help", "-h"] {
+                assert!(wants_help(&[flag.to_owned()]), "{}", command.name);
+            }
+            let text = command_help(command);
+            assert!(text.starts_with("usage: "), "{}: {text}", command.name);
+            assert!(text.contains(command.name), "{}: {text}", command.name);
+        }
+        let pebble = COMMANDS.iter().find(|c| c.name == "pebble").unwrap();
+        assert!(command_help(pebble).contains("--nonce-reject"));
+        assert!(!wants_help(&[
+            "--measure-child".to_owned(),
+            "-h".to_owned()
+        ]));
+        assert!(wants_help(&["start".to_owned(), "--help".to_owned()]));
     }
 }

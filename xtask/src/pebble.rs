@@ -711,7 +711,8 @@ pub(crate) fn running_options() -> Option<PebbleOptions> {
     PebbleOptions::parse(flags.split_whitespace().map(str::to_owned)).ok()
 }
 
-fn listeners_up() -> bool {
+/// Whether every listener of Pebble and challtestsrv accepts connections.
+pub(crate) fn listeners_up() -> bool {
     [
         ACME_ADDR,
         MANAGEMENT_ADDR,

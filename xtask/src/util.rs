@@ -43,17 +43,36 @@ pub(crate) fn display(cmd: &Command) -> String {
         .into_owned();
     let mut shown = program;
     for arg in cmd.get_args() {
-        let arg = arg.to_string_lossy();
         shown.push(' ');
-        if arg.is_empty() || arg.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"') {
-            shown.push('\'');
-            shown.push_str(&arg.replace('\'', r"'\''"));
-            shown.push('\'');
-        } else {
-            shown.push_str(&arg);
-        }
+        shown.push_str(&shell_word(&arg.to_string_lossy()));
     }
     shown
+}
+
+/// Like [`display`], preceded by the variables set on `cmd` (`NAME=value ... cargo run`), so
+/// that the line can be pasted into a shell.
+pub(crate) fn display_with_env(cmd: &Command) -> String {
+    let mut shown = String::new();
+    for (key, value) in cmd.get_envs() {
+        if let Some(value) = value {
+            shown.push_str(&key.to_string_lossy());
+            shown.push('=');
+            shown.push_str(&shell_word(&value.to_string_lossy()));
+            shown.push(' ');
+        }
+    }
+    shown.push_str(&display(cmd));
+    shown
+}
+
+/// `word`, single-quoted if a shell would split or expand it.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 /// Runs `cmd` with inherited stdio, echoing it first; fails unless it exits with status 0.
@@ -135,6 +154,19 @@ mod tests {
         let mut cmd = Command::new("/usr/bin/pebble-challtestsrv");
         cmd.args(["-http01", "", "-x", "a b"]);
         assert_eq!(display(&cmd), "pebble-challtestsrv -http01 '' -x 'a b'");
+    }
+
+    #[test]
+    fn display_with_env_shows_a_line_a_shell_can_run() {
+        let mut cmd = Command::new("cargo");
+        cmd.args(["run", "-q"])
+            .env("A", "https://x:1/dir")
+            .env("B", "it's $HOME")
+            .env_remove("C");
+        assert_eq!(
+            display_with_env(&cmd),
+            r"A=https://x:1/dir B='it'\''s $HOME' cargo run -q"
+        );
     }
 
     #[test]
