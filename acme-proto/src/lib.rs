@@ -139,9 +139,10 @@
 //!   failures, bodies over [`http::MAX_BODY_SIZE`] and unusable URLs are not retried. A retry
 //!   whose first attempt took effect although its answer was lost is recognised: finalize
 //!   refused with `orderNotReady` re-reads the order, a challenge trigger refused with a 4xx
-//!   re-reads the challenge, and each goes on from the state found; a revocation retried into
-//!   `alreadyRevoked` or an account deactivation retried into `unauthorized` is success; a key
-//!   rollover whose retry is refused is confirmed (or not) by one read signed by the new key.
+//!   reads the authorization (a challenge URL only ever gets the `{}` trigger), and each
+//!   goes on from the state found; a revocation retried into `alreadyRevoked` or an account
+//!   deactivation retried into `unauthorized` is success; a key rollover whose retry is
+//!   refused is confirmed (or not) by one read signed by the new key.
 //! - **Rate limits.** `rateLimited`, whatever the HTTP status, is never slept through nor
 //!   retried: it is returned at once as [`Error::Server`] with its retry time
 //!   ([`Error::is_rate_limited`], [`Error::retry_after`]). A 429 or 503 without a problem

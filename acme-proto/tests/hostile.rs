@@ -1671,8 +1671,8 @@ fn lost_finalize_answer_leaves_issuance_its_own_deadline() {
 #[test]
 fn lost_trigger_answer_then_refused_retrigger_goes_on() {
     // The CA took the trigger, the answer was lost, and the retry is refused because the
-    // challenge is no longer pending (as Pebble and Boulder do): the challenge is read and
-    // validation goes on.
+    // challenge is no longer pending (as Pebble and Boulder do): the authorization is read
+    // (never the challenge: its URL only gets triggers) and validation goes on.
     let mut w = World::new(FakeConfig {
         refuse_retrigger: true,
         ..FakeConfig::default()
@@ -1690,7 +1690,7 @@ fn lost_trigger_answer_then_refused_retrigger_goes_on() {
             "POST /chall/",
             "HEAD /nonce",
             "POST /chall/",
-            "POST /chall/",
+            "POST /authz/",
             "POST /order/",
             "POST /finalize/",
             "POST /order/",
@@ -1702,7 +1702,7 @@ fn lost_trigger_answer_then_refused_retrigger_goes_on() {
             .iter()
             .map(|l| l.status)
             .collect::<Vec<_>>(),
-        [200, 400, 200]
+        [200, 400]
     );
     w.assert_nonces_fresh();
 }
@@ -1734,8 +1734,10 @@ fn refused_trigger_of_a_pending_challenge_is_an_error() {
         }
         e => panic!("unexpected {e:?}"),
     }
-    // The refused trigger, then one read of the challenge (still pending); no polling.
-    assert_eq!(w.requests("/chall/").len(), 2);
+    // The refused trigger, then one read of the authorization (challenge still pending); no
+    // polling.
+    assert_eq!(w.requests("/chall/").len(), 1);
+    assert_eq!(w.paths()[5..], ["POST /chall/", "POST /authz/"]);
     assert_eq!(w.requests("/order/").len(), 0);
 }
 

@@ -329,8 +329,8 @@ enum Phase {
     FetchAuthz(usize),
     AwaitSolved,
     Trigger(usize),
-    /// A trigger was refused: the challenge is read to learn whether an earlier attempt,
-    /// whose answer was lost, triggered it after all.
+    /// A trigger was refused: the authorization is read to learn whether an earlier
+    /// attempt, whose answer was lost, triggered the challenge after all.
     Recheck(usize, Box<Error>),
     PollWait(SystemTime),
     Poll,
@@ -857,7 +857,23 @@ impl IssueFlow {
                     self.start_poll(session, now, None);
                 }
             }
-            Phase::Trigger(i) | Phase::Recheck(i, _) => {
+            Phase::Recheck(i, refusal) => {
+                let authz: AuthorizationResource = match reply.json("authorization") {
+                    Ok(a) => a,
+                    Err(e) => return self.fail(e),
+                };
+                let url = self.to_solve.get(i).map(|c| c.challenge.url.as_str());
+                let triggered = authz.status == AuthorizationStatus::Valid
+                    || authz.challenges.iter().any(|c| {
+                        Some(c.url.as_str()) == url && c.status != ChallengeStatus::Pending
+                    });
+                if !triggered {
+                    // Never triggered: the refusal stands.
+                    return self.fail(*refusal);
+                }
+                self.triggered(session, now, i, &reply);
+            }
+            Phase::Trigger(i) => {
                 let ch: ChallengeResource = match reply.json("challenge") {
                     Ok(c) => c,
                     Err(e) => return self.fail(e),
@@ -870,26 +886,7 @@ impl IssueFlow {
                         &reply.body,
                     ));
                 }
-                if let Phase::Recheck(_, refusal) = phase
-                    && ch.status == ChallengeStatus::Pending
-                {
-                    // Never triggered: the refusal stands.
-                    return self.fail(*refusal);
-                }
-                if let Some(c) = self.to_solve.get(i) {
-                    self.events
-                        .push_back(Event::Progress(Progress::ChallengeTriggered {
-                            identifier: c.identifier.clone(),
-                            kind: c.challenge.kind.clone(),
-                        }));
-                }
-                if i + 1 < self.to_solve.len() {
-                    self.phase = Phase::Trigger(i + 1);
-                } else {
-                    self.polls = 0;
-                    self.deadline = Some(later(now, session.policy.validation_timeout));
-                    self.start_poll(session, now, Some(&reply.headers));
-                }
+                self.triggered(session, now, i, &reply);
             }
             Phase::Poll | Phase::Finalize => {
                 let order: OrderResource = match reply.json("order") {
@@ -984,6 +981,24 @@ impl IssueFlow {
         }));
     }
 
+    /// Challenge `i` is triggered: trigger the next one, or start polling the order.
+    fn triggered(&mut self, session: &Session, now: SystemTime, i: usize, reply: &Reply) {
+        if let Some(c) = self.to_solve.get(i) {
+            self.events
+                .push_back(Event::Progress(Progress::ChallengeTriggered {
+                    identifier: c.identifier.clone(),
+                    kind: c.challenge.kind.clone(),
+                }));
+        }
+        if i + 1 < self.to_solve.len() {
+            self.phase = Phase::Trigger(i + 1);
+        } else {
+            self.polls = 0;
+            self.deadline = Some(later(now, session.policy.validation_timeout));
+            self.start_poll(session, now, Some(&reply.headers));
+        }
+    }
+
     fn on_error(&mut self, session: &mut Session, now: SystemTime, phase: Phase, e: Error) {
         let kind = e.problem_type().cloned();
         match (phase, kind) {
@@ -1020,10 +1035,12 @@ impl IssueFlow {
             {
                 // CAs accept a trigger once (Pebble and Boulder refuse another with "Cannot
                 // update challenge with status processing"), so a trigger retried after its
-                // answer was lost is refused although it took effect: read the challenge.
-                match self.to_solve.get(i).map(|c| c.challenge.url.clone()) {
+                // answer was lost is refused although it took effect. The authorization says
+                // whether it did: challenge URLs only ever get the `{}` trigger (RFC 8555
+                // §7.5.1 reads outcomes from the authorization).
+                match self.to_solve.get(i).map(|c| c.authorization_url.clone()) {
                     Some(url) => {
-                        self.call = Some(Call::post_as_get(Endpoint::Challenge, url));
+                        self.call = Some(Call::post_as_get(Endpoint::Authorization, url));
                         self.phase = Phase::Recheck(i, Box::new(e));
                     }
                     None => self.fail(e),
