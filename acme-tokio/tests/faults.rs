@@ -279,11 +279,18 @@ async fn slow_challenge_trigger_is_retried_and_validation_goes_on() {
     c.issue(&["example.org"], &solver(), None).await.unwrap();
     assert!(started.elapsed() < BOUND);
     let chall = ca.requests("/chall/");
-    // Trigger (answered late), retry (refused), read of the challenge (processing).
+    // Trigger (answered late), retry (refused), then a read of the authorization (its
+    // challenge is processing): the challenge URL gets nothing but triggers.
     assert_eq!(
         chall.iter().map(|l| l.status).collect::<Vec<_>>(),
-        [200, 400, 200]
+        [200, 400]
     );
+    let seen = ca.seen();
+    let refused = seen
+        .iter()
+        .rposition(|r| r.starts_with("POST /chall/"))
+        .unwrap();
+    assert!(seen[refused + 1].starts_with("POST /authz/"), "{seen:?}");
     assert_ne!(chall[0].nonce, chall[1].nonce);
 }
 
