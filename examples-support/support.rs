@@ -91,6 +91,9 @@ pub(crate) fn config() -> Result<Config, Failure> {
             "ACME_DIRECTORY={directory}: the examples refuse plain http (use the CA's https:// URL)"
         )));
     }
+    // Checked here, not at the first request, so that a typo is a configuration error.
+    acme_proto::http::transport::parse_url(&directory, false)
+        .map_err(|e| config_error(format!("ACME_DIRECTORY={directory}: {}", e.message)))?;
     let ca_cert_path = var("ACME_CA_CERT");
     let ca_cert = match &ca_cert_path {
         Some(p) => {
@@ -127,6 +130,11 @@ pub(crate) fn config() -> Result<Config, Failure> {
         )));
     }
     let challtestsrv = var("ACME_DNS_CHALLTESTSRV");
+    if let Some(url) = &challtestsrv {
+        // The management API is plain http on loopback (pebble-challtestsrv's own).
+        acme_proto::http::transport::parse_url(url, true)
+            .map_err(|e| config_error(format!("ACME_DNS_CHALLTESTSRV={url}: {}", e.message)))?;
+    }
     if challenge == "dns-01" && challtestsrv.is_none() {
         return Err(config_error(
             "ACME_CHALLENGE=dns-01 needs ACME_DNS_CHALLTESTSRV (a pebble-challtestsrv \

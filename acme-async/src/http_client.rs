@@ -23,7 +23,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// - follow redirects only when `request.follow_redirects` is true;
 /// - return the response with its whole body, refusing bodies over
 ///   [`acme_proto::http::MAX_BODY_SIZE`] with
-///   [`TransportErrorKind::BodyTooLarge`](acme_proto::http::TransportErrorKind::BodyTooLarge);
+///   [`TransportErrorKind::BodyTooLarge`];
 /// - report HTTP error statuses (4xx, 5xx) as responses, not as errors: ACME problem
 ///   documents travel in them.
 pub trait HttpClient: Send + Sync + 'static {

@@ -30,8 +30,8 @@ struct Phase {
 enum Step {
     /// `cargo ARGS...`.
     Cargo(&'static [&'static str]),
-    /// A check implemented in xtask.
-    Check(fn() -> Result<()>),
+    /// A check implemented in xtask (also a command of its own), and what it checks.
+    Check(fn() -> Result<()>, &'static str),
     /// Ignored tests against a fresh Pebble (see the module docs).
     E2e {
         pebble: PebbleOptions,
@@ -65,13 +65,25 @@ const PHASES: &[Phase] = &[
         hint: "fix the clippy findings above",
     },
     Phase {
+        name: "doc",
+        step: Step::Cargo(&["doc", "--workspace", "--no-deps"]),
+        hint: "fix the rustdoc findings above (lints: [workspace.lints.rustdoc])",
+    },
+    Phase {
         name: "purity",
-        step: Step::Check(checks::purity),
+        step: Step::Check(
+            checks::purity,
+            "`cargo xtask purity`: acme-proto's normal dependency tree has no I/O, runtime or \
+             OS-randomness crate",
+        ),
         hint: "acme-proto must stay sans-IO: move the dependency to an adapter crate",
     },
     Phase {
         name: "msrv",
-        step: Step::Check(checks::msrv),
+        step: Step::Check(
+            checks::msrv,
+            "`cargo xtask msrv`: no dependency declares a rust-version newer than the workspace's",
+        ),
         hint: "raise rust-version in the root Cargo.toml, or pin an older dependency",
     },
     Phase {
@@ -162,7 +174,7 @@ pub(crate) fn help() -> String {
 fn describe(step: &Step) -> String {
     match step {
         Step::Cargo(args) => format!("cargo {}", args.join(" ")),
-        Step::Check(_) => "xtask check (also a command of its own)".to_owned(),
+        Step::Check(_, what) => (*what).to_owned(),
         Step::E2e { pebble, marker } => {
             let tests = match marker {
                 Some(marker) => format!("ignored tests matching `{marker}`"),
@@ -253,7 +265,7 @@ fn run_step(step: &Step) -> Result<Outcome> {
             run(cargo().args(*args))?;
             Ok(Outcome::Passed(String::new()))
         }
-        Step::Check(check) => {
+        Step::Check(check, _) => {
             check()?;
             Ok(Outcome::Passed(String::new()))
         }

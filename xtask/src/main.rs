@@ -35,8 +35,8 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "ci",
         usage: "[PHASE...] [--list]",
-        about: "fmt, clippy, purity, msrv, tests, then end-to-end tests against Pebble \
-                (`ci --list` shows the phases)",
+        about: "fmt, clippy, doc, purity, msrv, test, then the end-to-end phases against \
+                Pebble (`ci --list` shows them all)",
         run: ci::command,
     },
     Command {
@@ -129,7 +129,7 @@ fn pebble_help() -> String {
 fn command_help(command: &Command) -> String {
     match command.name {
         "demo" => demo::HELP.to_owned(),
-        "ci" => format!("usage: {}\n{}", ci::help(), command.about),
+        "ci" => format!("usage: {}", ci::help()),
         _ => {
             let synopsis = format!("cargo xtask {} {}", command.name, command.usage);
             let mut text = format!("usage: {}\n\n{}\n", synopsis.trim_end(), command.about);
