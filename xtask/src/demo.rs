@@ -51,7 +51,9 @@ pub(crate) fn command(args: &[String]) -> Result<ExitCode> {
     }
 
     // Built first, with cargo's progress: the first run compiles the whole dependency tree.
-    println!("demo: building the example (the first run compiles the workspace: a few minutes)");
+    println!(
+        "demo: building the example (nothing to do once built; a first build takes a few minutes)"
+    );
     run(cargo().args(["build", "-p", "acme-tokio", "--example", "issue"]))?;
 
     let out_dir = workspace_root().join("out").join("demo");
