@@ -134,6 +134,14 @@ impl FakeCa {
         st.seen.iter().map(|(m, p, _)| format!("{m} {p}")).collect()
     }
 
+    /// The request received right after the last one whose `METHOD /path` starts with
+    /// `prefix` (faulted ones included), if any.
+    pub fn seen_after_last(&self, prefix: &str) -> Option<String> {
+        let seen = self.seen();
+        let last = seen.iter().rposition(|r| r.starts_with(prefix))?;
+        seen.get(last + 1).cloned()
+    }
+
     /// Every request body received.
     pub fn bodies(&self) -> Vec<Vec<u8>> {
         let st = self.state.lock().unwrap();
